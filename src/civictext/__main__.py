@@ -1,0 +1,5 @@
+"""``python -m civictext``."""
+
+from .cli import main
+
+main()

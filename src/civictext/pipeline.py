@@ -1,0 +1,133 @@
+"""The :class:`Analyzer`: load a model directory once, analyse texts into analysis records."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .artifacts import LoadedModel, default_model_dir, load_model
+from .errors import InputError
+from .record import AnalysisRecord, LabelScore, RejectedRecord
+from .taxonomy import Taxonomy, load_taxonomy
+
+#: Texts longer than this many characters are rejected (a 1 MB UTF-8 Chinese text is ~350,000).
+MAX_CHARS = 1_000_000
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """One text to analyse, with the caller's id and provenance."""
+
+    text: Any
+    id: str | None = None
+    line: int | None = None
+    meta: dict[str, Any] | None = None
+
+
+def check_text(text: Any, *, max_chars: int = MAX_CHARS) -> str:
+    """Return ``text`` if it can be analysed, else raise :class:`InputError` saying why."""
+    if not isinstance(text, str):
+        raise InputError(f"text must be a string, got {type(text).__name__}")
+    if not text.strip():
+        raise InputError("empty text (nothing but whitespace)")
+    if len(text) > max_chars:
+        raise InputError(f"text has {len(text):,} characters; the limit is {max_chars:,}")
+    return text
+
+
+class Analyzer:
+    """Classify texts with a loaded model into :class:`~civictext.record.AnalysisRecord`.
+
+    Examples
+    --------
+    >>> analyzer = Analyzer.load()  # doctest: +SKIP
+    >>> analyzer.analyze("小区三号楼停水两天了,物业也不管").category  # doctest: +SKIP
+    'water_supply'
+    """
+
+    def __init__(self, model: LoadedModel, *, taxonomy: Taxonomy | None = None, max_chars: int = MAX_CHARS):
+        self.model = model
+        self.taxonomy = taxonomy or load_taxonomy()
+        self.max_chars = max_chars
+        self._model_info = {"name": model.name, "version": model.version}
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Analyzer:
+        """Load ``model_dir`` (default: the shipped model) and warm up its segmenter."""
+        analyzer = cls(load_model(model_dir if model_dir is not None else default_model_dir()), **kwargs)
+        return analyzer
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.model.classifier.labels_)
+
+    def _record(self, item: TextInput, proba: np.ndarray) -> AnalysisRecord:
+        clf = self.model.classifier
+        order = np.argsort(-proba, kind="stable")
+        labels = tuple(
+            LabelScore(clf.labels_[i], self.taxonomy.display_name(clf.labels_[i]), float(proba[i])) for i in order
+        )
+        best = labels[0]
+        meta = dict(item.meta or {})
+        return AnalysisRecord(
+            id=item.id,
+            category=best.label,
+            category_name=best.name,
+            confidence=best.score,
+            labels=labels,
+            predicted_labels=tuple(clf.predict_labels(proba)),
+            model=self._model_info,
+            meta=meta,
+        )
+
+    def analyze(self, text: str, *, id: str | None = None, meta: dict[str, Any] | None = None) -> AnalysisRecord:
+        """Analyse one text. Raises :class:`InputError` for text that cannot be analysed."""
+        check_text(text, max_chars=self.max_chars)
+        proba = self.model.classifier.predict_proba([text])[0]
+        return self._record(TextInput(text, id, None, meta), proba)
+
+    def analyze_many(
+        self, items: Iterable[TextInput | RejectedRecord], *, batch_size: int = 256
+    ) -> Iterator[AnalysisRecord | RejectedRecord]:
+        """Analyse a stream; yields exactly one result per input, in input order.
+
+        An input that cannot be analysed yields a :class:`RejectedRecord` in its place;
+        its neighbours are unaffected. Inputs that are already :class:`RejectedRecord`
+        (rejected by a reader) pass through in their place.
+        """
+        batch: list[TextInput] = []
+        slots: list[AnalysisRecord | RejectedRecord | TextInput] = []
+
+        def flush() -> Iterator[AnalysisRecord | RejectedRecord]:
+            if batch:
+                proba = self.model.classifier.predict_proba([b.text for b in batch])
+                done = iter(self._record(b, p) for b, p in zip(batch, proba, strict=True))
+            else:
+                done = iter(())
+            for slot in slots:
+                yield next(done) if isinstance(slot, TextInput) else slot
+            batch.clear()
+            slots.clear()
+
+        for item in items:
+            if isinstance(item, RejectedRecord):
+                slots.append(item)
+                continue
+            try:
+                check_text(item.text, max_chars=self.max_chars)
+            except InputError as exc:
+                where = "".join(
+                    [f"line {item.line}" if item.line is not None else "", f" (id {item.id})" if item.id else ""]
+                )
+                where = f"{where.strip()}: " if where else ""
+                slots.append(RejectedRecord(item.id, item.line, "E_INPUT", f"{where}{exc}"))
+            else:
+                batch.append(item)
+                slots.append(item)
+            if len(slots) >= batch_size:
+                yield from flush()
+        yield from flush()

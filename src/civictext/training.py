@@ -1,0 +1,74 @@
+"""Training the default model from our corpus with its fixed dev split."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from .artifacts import save_model
+from .classify import ClassifierConfig, evaluate_classifier, train_classifier
+from .corpus import LabelledRecord, ReadReport, file_sha256, iter_records
+from .errors import InputError
+
+#: The configuration of the shipped default model (chosen by measurement; see BENCHMARKS.md).
+DEFAULT_CONFIG = ClassifierConfig()
+
+
+def corpus_files(corpus_dir: str | os.PathLike[str]) -> list[Path]:
+    files = sorted(Path(corpus_dir, "texts").glob("*.jsonl"))
+    if not files:
+        raise InputError(f"no corpus files in {Path(corpus_dir, 'texts')}")
+    return files
+
+
+def load_corpus_split(
+    corpus_dir: str | os.PathLike[str],
+) -> tuple[list[LabelledRecord], list[LabelledRecord], ReadReport]:
+    """(train, dev) records of our corpus; dev is the fixed list in ``splits/dev.txt``."""
+    split_file = Path(corpus_dir, "splits", "dev.txt")
+    if not split_file.is_file():
+        raise InputError(f"dev split list not found: {split_file} (run scripts/make_split.py)")
+    dev_ids = set(split_file.read_text(encoding="utf-8").split())
+    report = ReadReport()
+    train: list[LabelledRecord] = []
+    dev: list[LabelledRecord] = []
+    for path in corpus_files(corpus_dir):
+        for rec in iter_records(path, strict=True, report=report):
+            (dev if rec.id in dev_ids else train).append(rec)
+    return train, dev, report
+
+
+def corpus_checksum(files: list[Path]) -> str:
+    """One sha256 over the corpus files' names and contents."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(bytes.fromhex(file_sha256(f)))
+    return h.hexdigest()
+
+
+def train_default_model(
+    corpus_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, config: ClassifierConfig = DEFAULT_CONFIG
+) -> dict[str, Any]:
+    """Train on the corpus train split, evaluate on dev, save to ``out``; returns the metadata."""
+    train, dev, report = load_corpus_split(corpus_dir)
+    model, seconds = train_classifier(train, config)
+    metrics = evaluate_classifier(model, dev)
+    files = corpus_files(corpus_dir)
+    meta = {
+        "training": {
+            "corpus_sha256": corpus_checksum(files),
+            "files": [{"path": f"corpus/texts/{f.name}", "sha256": file_sha256(f)} for f in files],
+            "split": "corpus/splits/dev.txt",
+            "split_sha256": file_sha256(Path(corpus_dir, "splits", "dev.txt")),
+            "records": len(train),
+            "seconds": round(seconds, 2),
+        },
+        "dev": {"records": len(dev), "metrics": metrics},
+    }
+    save_model(model, out, meta=meta)
+    from .artifacts import read_meta
+
+    return read_meta(out)
