@@ -31,8 +31,12 @@ def load_texts(data: Path | None) -> tuple[list[str], str]:
         files = sorted((ROOT / "corpus" / "texts").glob("*.jsonl"))
     else:
         files = [data]
-    texts = [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
-    return texts, ", ".join(str(f.relative_to(ROOT.parent)) if f.is_relative_to(ROOT.parent) else str(f) for f in files)
+    texts = [
+        json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line
+    ]
+    return texts, ", ".join(
+        str(f.relative_to(ROOT.parent)) if f.is_relative_to(ROOT.parent) else str(f) for f in files
+    )
 
 
 def best_time(fn: Callable[[], object], rounds: int) -> float:
@@ -103,7 +107,7 @@ def main(
     cli_t = statistics.median(run_cmd(cli) for _ in range(startup_runs))
     py_t = statistics.median(run_cmd(py) for _ in range(startup_runs))
     print(
-        f"\none-shot `civictext classify \"…\"`: median {cli_t:.2f} s over {startup_runs} runs "
+        f'\none-shot `civictext classify "…"`: median {cli_t:.2f} s over {startup_runs} runs '
         f"(bare `python -c pass`: {py_t:.2f} s; ratio {cli_t / py_t:.1f}×)"
     )
 

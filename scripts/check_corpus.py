@@ -6,6 +6,7 @@ Checks every line: valid JSON, required fields, known labels and registers, uniq
 and that every annotated entity surface occurs verbatim in the text. Prints counts per
 label and register. Exit code 1 if any problem was found.
 """
+
 from __future__ import annotations
 
 import collections
@@ -14,9 +15,20 @@ import sys
 from pathlib import Path
 
 LABELS = {
-    "mediation", "childcare", "water_supply", "health_alert", "property_management",
-    "public_safety", "environment_sanitation", "government_service", "economy_finance",
-    "agriculture_rural", "education", "transport", "labour_social_security", "other",
+    "mediation",
+    "childcare",
+    "water_supply",
+    "health_alert",
+    "property_management",
+    "public_safety",
+    "environment_sanitation",
+    "government_service",
+    "economy_finance",
+    "agriculture_rural",
+    "education",
+    "transport",
+    "labour_social_security",
+    "other",
 }
 REGISTERS = {"complaint", "news"}
 ENTITY_TYPES = {"DISTRICT", "ORG", "PERSON", "PHONE"}
@@ -58,7 +70,11 @@ def check(paths: list[Path]) -> int:
             if rec.get("label") not in LABELS:
                 print(f"{where}: unknown label {rec.get('label')!r}")
                 problems += 1
-            if labels[0] != rec.get("label") or any(l not in LABELS for l in labels) or len(set(labels)) != len(labels):
+            if (
+                labels[0] != rec.get("label")
+                or any(x not in LABELS for x in labels)
+                or len(set(labels)) != len(labels)
+            ):
                 print(f"{where}: 'labels' must list known labels, primary first, no repeats: {labels!r}")
                 problems += 1
             if rec.get("register") not in REGISTERS:

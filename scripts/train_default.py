@@ -30,7 +30,9 @@ def main(out: Path = ROOT / "models" / "default", check: bool = False) -> None:
             meta = train_default_model(ROOT / "corpus", Path(tmp) / "default", config=DEFAULT_CONFIG)
         a, b = shipped["dev"]["metrics"], meta["dev"]["metrics"]
         same = all(abs(a[k] - b[k]) < 1e-9 for k in ("accuracy", "macro_f1", "micro_f1"))
-        print(f"shipped macro_f1 {a['macro_f1']:.6f}, retrained {b['macro_f1']:.6f}: {'same' if same else 'DIFFERENT'}")
+        print(
+            f"shipped macro_f1 {a['macro_f1']:.6f}, retrained {b['macro_f1']:.6f}: {'same' if same else 'DIFFERENT'}"
+        )
         sys.exit(0 if same else 1)
     meta = train_default_model(ROOT / "corpus", out, config=DEFAULT_CONFIG)
     m = meta["dev"]["metrics"]

@@ -40,6 +40,7 @@ def small_train_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             continue
         per_label[rec["label"]] += 1
         rows.append({"id": rec["id"], "text": rec["text"], "label": rec["label"]})
+    rows = [r for r in rows if per_label[r["label"]] >= 6]
     path = tmp_path_factory.mktemp("data") / "small_train.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     return path

@@ -26,10 +26,14 @@ def test_jsonl_with_planted_bad_lines_counts_add_up(tmp_path: Path) -> None:
             json.dumps({"text": "没有标签"}, ensure_ascii=False),
             b"\xff\xfe broken bytes",
             json.dumps(["a", "list"]),
-            json.dumps({"text": "两类", "labels": ["water_supply", "property_management"]}, ensure_ascii=False),
+            json.dumps(
+                {"text": "两类", "labels": ["water_supply", "property_management"]}, ensure_ascii=False
+            ),
             json.dumps({"text": "坏标签", "labels": "water_supply"}, ensure_ascii=False),
             "",
-            json.dumps({"id": 7, "text": "最后一条", "label": "other", "register": "news"}, ensure_ascii=False),
+            json.dumps(
+                {"id": 7, "text": "最后一条", "label": "other", "register": "news"}, ensure_ascii=False
+            ),
         ],
     )
     records, report = read_labelled([path])
@@ -37,8 +41,14 @@ def test_jsonl_with_planted_bad_lines_counts_add_up(tmp_path: Path) -> None:
     assert report.read == 9 and report.accepted == 3 and report.rejected == 6
     assert report.read == report.accepted + report.rejected
     joined = "\n".join(report.problems)
-    for lineno, problem in [(2, "invalid JSON"), (3, "empty text"), (4, "missing 'label'"), (5, "not valid UTF-8"),
-                            (6, "expected a JSON object"), (8, "'labels' must be")]:
+    for lineno, problem in [
+        (2, "invalid JSON"),
+        (3, "empty text"),
+        (4, "missing 'label'"),
+        (5, "not valid UTF-8"),
+        (6, "expected a JSON object"),
+        (8, "'labels' must be"),
+    ]:
         assert f"d.jsonl:{lineno}: {problem}" in joined
     assert records[1].labels == ("water_supply", "property_management")
     assert records[2].id == "7" and records[2].meta == {"register": "news"}
@@ -61,7 +71,10 @@ def test_primary_label_goes_first(tmp_path: Path) -> None:
 
 def test_csv(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_text('text,label\n"停水,三天",water_supply\n,other\n托育费太贵,childcare|economy_finance\n', encoding="utf-8")
+    path.write_text(
+        'text,label\n"停水,三天",water_supply\n,other\n托育费太贵,childcare|economy_finance\n',
+        encoding="utf-8",
+    )
     records, report = read_labelled([path])
     assert [r.text for r in records] == ["停水,三天", "托育费太贵"]
     assert records[1].labels == ("childcare", "economy_finance")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from pathlib import Path
 
@@ -54,29 +55,59 @@ def test_offsets_index_the_input(text: str) -> None:
 @given(MIXED)
 @settings(max_examples=300, deadline=None)
 def test_backends_identical_without_hmm_on_random_strings(text: str) -> None:
-    a = Segmenter(backend="jieba", hmm=False).tokenize(text)
-    b = Segmenter(backend="rjieba", hmm=False).tokenize(text)
-    assert a == b
+    _assert_identical([text])
 
 
-def _assert_identical(texts: list[str]) -> None:
+def _logprob(freq: dict[str, int], total: int, words: list[str]) -> float:
+    return sum(math.log(freq.get(w) or 1) - math.log(total) for w in words)
+
+
+def _assert_identical(texts: list[str]) -> list[str]:
+    """Assert both backends give the same tokens and offsets; return the texts where they
+    differ only between two segmentations of exactly equal probability (a tie, e.g. 好好好 as
+    好好/好 or 好/好好, 掏心/掏 or 掏/心掏), which floating-point rounding decides differently in the two
+    implementations. Any other difference fails."""
     jb = Segmenter(backend="jieba", hmm=False)
     rj = Segmenter(backend="rjieba", hmm=False)
-    mismatches = [t for t in texts if jb.tokenize(t) != rj.tokenize(t)]
-    assert not mismatches, f"{len(mismatches)} of {len(texts)} texts differ, first: {mismatches[0][:80]!r}"
+    freq, total = jb.engine.impl.FREQ, jb.engine.impl.total
+    ties = []
+    for t in texts:
+        a, b = jb.tokenize(t), rj.tokenize(t)
+        if a == b:
+            continue
+        wa, wb = [x.text for x in a], [x.text for x in b]
+        assert "".join(wb) == t and all(t[x.start : x.end] == x.text for x in b)
+        pa, pb = _logprob(freq, total, wa), _logprob(freq, total, wb)
+        assert math.isclose(pa, pb, rel_tol=1e-12), (
+            f"backends differ beyond a tie on {t[:60]!r}: {pa} vs {pb}"
+        )
+        ties.append(t)
+    return ties
 
 
 def test_backends_identical_on_our_corpus() -> None:
     texts = [r["text"] for r in corpus_records()]
     assert len(texts) > 100
-    _assert_identical(texts)
+    ties = _assert_identical(texts)
+    assert len(ties) <= len(texts) // 500
 
 
 @pytest.mark.shared
 def test_backends_identical_on_real_citizen_messages() -> None:
     path = shared_file("teddycup2020-messages/train.jsonl")
     texts = [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
-    _assert_identical(texts)
+    ties = _assert_identical(texts)
+    # measured: 4 of 7,366 messages, all reduplications (轰轰轰, 好好好, 滴滴滴, 掏心掏肺)
+    assert len(ties) <= 10
+
+
+def test_backends_identical_without_user_dictionary_on_real_messages() -> None:
+    path = shared_file("teddycup2020-messages/train.jsonl")
+    jb = Segmenter(backend="jieba", governance_dict=False)
+    rj = Segmenter(backend="rjieba", governance_dict=False)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["text"]
+        assert jb.tokenize(text) == rj.tokenize(text), text[:60]
 
 
 def test_auto_backend_rule() -> None:

@@ -92,7 +92,9 @@ def save_model(model: TextClassifier, out_dir: str | os.PathLike[str], *, meta: 
         "model_sha256": file_sha256(out / MODEL_FILE),
     }
     tmp_meta = out / (META_FILE + ".tmp")
-    tmp_meta.write_text(json.dumps(full_meta, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp_meta.write_text(
+        json.dumps(full_meta, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     os.replace(tmp_meta, out / META_FILE)
     return out
 

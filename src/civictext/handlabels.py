@@ -42,14 +42,19 @@ def read_label_table(path: str | os.PathLike[str]) -> dict[int, str]:
 
 
 def join_hand_labels(
-    labels_path: str | os.PathLike[str], source_path: str | os.PathLike[str], *, expected_sha256: str | None = None
+    labels_path: str | os.PathLike[str],
+    source_path: str | os.PathLike[str],
+    *,
+    expected_sha256: str | None = None,
 ) -> list[LabelledRecord]:
     """Labelled records: the source file's texts at the labelled line numbers, with our labels."""
     src = Path(source_path)
     if not src.is_file():
         raise InputError(f"source data not found: {src}")
     if expected_sha256 and file_sha256(src) != expected_sha256:
-        raise InputError(f"{src}: sha256 differs from {expected_sha256[:16]}… that the hand labels were made on")
+        raise InputError(
+            f"{src}: sha256 differs from {expected_sha256[:16]}… that the hand labels were made on"
+        )
     table = read_label_table(labels_path)
     records = []
     with open(src, encoding="utf-8") as fh:

@@ -69,7 +69,8 @@ class Analyzer:
         clf = self.model.classifier
         order = np.argsort(-proba, kind="stable")
         labels = tuple(
-            LabelScore(clf.labels_[i], self.taxonomy.display_name(clf.labels_[i]), float(proba[i])) for i in order
+            LabelScore(clf.labels_[i], self.taxonomy.display_name(clf.labels_[i]), float(proba[i]))
+            for i in order
         )
         best = labels[0]
         meta = dict(item.meta or {})
@@ -84,7 +85,9 @@ class Analyzer:
             meta=meta,
         )
 
-    def analyze(self, text: str, *, id: str | None = None, meta: dict[str, Any] | None = None) -> AnalysisRecord:
+    def analyze(
+        self, text: str, *, id: str | None = None, meta: dict[str, Any] | None = None
+    ) -> AnalysisRecord:
         """Analyse one text. Raises :class:`InputError` for text that cannot be analysed."""
         check_text(text, max_chars=self.max_chars)
         proba = self.model.classifier.predict_proba([text])[0]
@@ -121,7 +124,10 @@ class Analyzer:
                 check_text(item.text, max_chars=self.max_chars)
             except InputError as exc:
                 where = "".join(
-                    [f"line {item.line}" if item.line is not None else "", f" (id {item.id})" if item.id else ""]
+                    [
+                        f"line {item.line}" if item.line is not None else "",
+                        f" (id {item.id})" if item.id else "",
+                    ]
                 )
                 where = f"{where.strip()}: " if where else ""
                 slots.append(RejectedRecord(item.id, item.line, "E_INPUT", f"{where}{exc}"))

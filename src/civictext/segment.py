@@ -144,7 +144,9 @@ def cache_dir() -> Path:
     if os.environ.get("CIVICTEXT_CACHE_DIR"):
         candidates.append(Path(os.environ["CIVICTEXT_CACHE_DIR"]))
     candidates.append(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "civictext")
-    candidates.append(Path(tempfile.gettempdir()) / f"civictext-{os.getuid() if hasattr(os, 'getuid') else 'u'}")
+    candidates.append(
+        Path(tempfile.gettempdir()) / f"civictext-{os.getuid() if hasattr(os, 'getuid') else 'u'}"
+    )
     for cand in candidates:
         try:
             cand.mkdir(parents=True, exist_ok=True)
@@ -175,7 +177,9 @@ class _Engine:
             try:
                 import rjieba
             except ImportError as exc:  # pragma: no cover - rjieba is a dependency
-                raise ResourceError("backend 'rjieba' requested but the rjieba package is not installed") from exc
+                raise ResourceError(
+                    "backend 'rjieba' requested but the rjieba package is not installed"
+                ) from exc
             jb = rjieba.Jieba()
             for e in entries:
                 jb.add_word(e.word, e.freq, e.tag)

@@ -50,7 +50,10 @@ def corpus_checksum(files: list[Path]) -> str:
 
 
 def train_default_model(
-    corpus_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, config: ClassifierConfig = DEFAULT_CONFIG
+    corpus_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    config: ClassifierConfig = DEFAULT_CONFIG,
 ) -> dict[str, Any]:
     """Train on the corpus train split, evaluate on dev, save to ``out``; returns the metadata."""
     train, dev, report = load_corpus_split(corpus_dir)

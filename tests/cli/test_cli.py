@@ -156,7 +156,9 @@ def test_segment(tmp_path: Path) -> None:
 
 def test_analyze_examples() -> None:
     root = Path(__file__).resolve().parents[2]
-    code, out, err = run("analyze", str(root / "examples" / "complaint.txt"), str(root / "examples" / "newspaper-page.txt"))
+    code, out, err = run(
+        "analyze", str(root / "examples" / "complaint.txt"), str(root / "examples" / "newspaper-page.txt")
+    )
     assert code == 0, err
     assert out.count("== ") == 2 and "water_supply" in out
     assert "2 files read, 2 analysed, 0 rejected" in err
@@ -170,5 +172,9 @@ def test_analyze_reports_unreadable_files(tmp_path: Path) -> None:
     code, out, err = run("analyze", str(good), str(gbk), str(tmp_path / "missing.txt"), "--json")
     lines = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and len(lines) == 3
-    assert "category" in lines[0] and lines[1]["error"]["code"] == "E_ENCODING" and lines[2]["error"]["code"] == "E_IO"
+    assert (
+        "category" in lines[0]
+        and lines[1]["error"]["code"] == "E_ENCODING"
+        and lines[2]["error"]["code"] == "E_IO"
+    )
     assert "3 files read, 1 analysed, 2 rejected" in err

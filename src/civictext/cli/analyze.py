@@ -9,7 +9,7 @@ import typer
 from ..errors import InputError
 from ..pipeline import Analyzer, TextInput
 from ..record import AnalysisRecord, RejectedRecord
-from ._util import JsonOpt, ModelOpt, app, emit_json, handle_errors
+from ._util import ModelOpt, app, emit_json, handle_errors
 
 
 def _read_file(path: Path) -> TextInput | RejectedRecord:
@@ -20,7 +20,9 @@ def _read_file(path: Path) -> TextInput | RejectedRecord:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return RejectedRecord(path.name, None, "E_ENCODING", f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+        return RejectedRecord(
+            path.name, None, "E_ENCODING", f"{path}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
+        )
     return TextInput(text, path.name, None, {"source": str(path), "chars": len(text)})
 
 

@@ -23,7 +23,9 @@ def _stdin_inputs(jsonl: bool) -> Iterator[TextInput | RejectedRecord]:
             yield TextInput(line, None, lineno)
             continue
         if not line.strip():
-            yield RejectedRecord(None, lineno, "E_INPUT", f"line {lineno}: blank line, expected a JSON object")
+            yield RejectedRecord(
+                None, lineno, "E_INPUT", f"line {lineno}: blank line, expected a JSON object"
+            )
             continue
         try:
             obj = json.loads(line)
@@ -40,7 +42,9 @@ def _stdin_inputs(jsonl: bool) -> Iterator[TextInput | RejectedRecord]:
         yield TextInput(obj.get("text"), None if rid is None else str(rid), lineno, meta or None)
 
 
-def run_stream(analyzer: Analyzer, inputs: Iterator[TextInput | RejectedRecord], *, strict: bool) -> tuple[int, int]:
+def run_stream(
+    analyzer: Analyzer, inputs: Iterator[TextInput | RejectedRecord], *, strict: bool
+) -> tuple[int, int]:
     """Analyse a stream, writing one JSON line per input record in order; returns (ok, rejected)."""
     ok = rejected = 0
     for result in analyzer.analyze_many(inputs):
