@@ -58,3 +58,30 @@ def test_garbage_with_matching_checksum_is_reported(small_model_dir: Path, tmp_p
     (d / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(ArtifactError, match="cannot be loaded"):
         load_model(d)
+
+
+def test_switching_backend_predicts_identically_without_hmm(small_model_dir: Path) -> None:
+    import numpy as np
+
+    from .conftest import corpus_records
+
+    texts = [r["text"] for r in corpus_records()[:300]]
+    a = load_model(small_model_dir, backend="jieba").classifier.predict_proba(texts)
+    b = load_model(small_model_dir, backend="rjieba").classifier.predict_proba(texts)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_switching_backend_of_an_hmm_model_warns(tmp_path: Path, small_train_file: Path) -> None:
+    from civictext.artifacts import save_model
+    from civictext.classify import ClassifierConfig, train_classifier
+    from civictext.corpus import read_labelled
+    from civictext.errors import CivicTextWarning
+    from civictext.features import FeatureConfig
+
+    records, _ = read_labelled([small_train_file])
+    model, _ = train_classifier(records, ClassifierConfig(features=FeatureConfig(hmm=True)))
+    save_model(model, tmp_path / "hmm", meta={})
+    assert read_meta(tmp_path / "hmm")["segmenter"]["hmm"] is True
+    assert read_meta(tmp_path / "hmm")["segmenter"]["resolved_backend"] == "jieba"
+    with pytest.warns(CivicTextWarning, match="HMM"):
+        load_model(tmp_path / "hmm", backend="rjieba")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from civictext.artifacts import load_model
+from civictext.classify import ClassifierConfig
 from civictext.pipeline import Analyzer
 from civictext.training import DEFAULT_CONFIG, corpus_checksum, corpus_files, train_default_model
 
@@ -19,7 +20,7 @@ def test_metadata_records_what_made_it(default_model_dir: Path) -> None:
     assert meta["training"]["corpus_sha256"] == corpus_checksum(corpus_files(CORPUS)), (
         "corpus/ changed since models/default was trained: run python scripts/train_default.py"
     )
-    assert meta["config"] == DEFAULT_CONFIG.to_dict()
+    assert ClassifierConfig.from_dict(meta["config"]) == DEFAULT_CONFIG
     assert meta["labels"] == sorted(meta["labels"]) and "water_supply" in meta["labels"]
     assert {"accuracy", "macro_f1", "micro_f1", "per_class", "n"} <= set(meta["dev"]["metrics"])
 

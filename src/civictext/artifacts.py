@@ -126,8 +126,11 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
+def load_model(model_dir: str | os.PathLike[str], *, backend: str | None = None) -> LoadedModel:
     """Load a model directory after checking ``model.joblib`` against its recorded sha256.
+
+    ``backend`` (``jieba``/``rjieba``/``auto``) swaps the segmentation backend the model
+    was trained with; see :func:`switch_backend`.
 
     Raises
     ------
@@ -152,7 +155,36 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     if not isinstance(clf, TextClassifier):
         raise ArtifactError(f"{model_path}: holds a {type(clf).__name__}, not a civictext TextClassifier")
     _check_dictionaries(clf, meta, d)
+    if backend is not None:
+        switch_backend(clf, backend)
     return LoadedModel(clf, meta, d)
+
+
+def switch_backend(clf: TextClassifier, backend: str) -> None:
+    """Make a fitted classifier segment with another backend.
+
+    With HMM off, jieba and rjieba give the same tokens (except on exact probability
+    ties, a few texts in ten thousand), so predictions are the same. With HMM on their
+    decoders disagree on about 10% of texts: the switch is made but a
+    :class:`CivicTextWarning` says predictions will differ from the recorded metrics.
+    """
+    from .segment import Segmenter
+
+    features = clf.pipeline_.named_steps["features"]
+    for name, vec in getattr(features, "transformer_list", []):
+        if name != "word":
+            continue
+        old: Segmenter = vec.tokenizer
+        new = old.with_backend(backend)  # type: ignore[arg-type]
+        if new.resolved_backend != old.resolved_backend and old.hmm:
+            warnings.warn(
+                f"model was trained with the {old.resolved_backend} backend and HMM on; the {new.resolved_backend} "
+                "HMM decoder segments about 10% of texts differently, so predictions will differ from the "
+                "recorded metrics (with HMM off the two backends agree)",
+                CivicTextWarning,
+                stacklevel=2,
+            )
+        vec.tokenizer = new
 
 
 def _check_dictionaries(clf: TextClassifier, meta: dict[str, Any], d: Path) -> None:

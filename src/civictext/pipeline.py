@@ -56,10 +56,12 @@ class Analyzer:
         self._model_info = {"name": model.name, "version": model.version}
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike[str] | None = None, **kwargs: Any) -> Analyzer:
-        """Load ``model_dir`` (default: the shipped model) and warm up its segmenter."""
-        analyzer = cls(load_model(model_dir if model_dir is not None else default_model_dir()), **kwargs)
-        return analyzer
+    def load(
+        cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str | None = None, **kwargs: Any
+    ) -> Analyzer:
+        """Load ``model_dir`` (default: the shipped model), optionally on another segmentation backend."""
+        path = model_dir if model_dir is not None else default_model_dir()
+        return cls(load_model(path, backend=backend), **kwargs)
 
     @property
     def labels(self) -> list[str]:

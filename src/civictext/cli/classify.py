@@ -79,6 +79,7 @@ def classify_cli(
     jsonl: bool = typer.Option(False, "--jsonl", help="With '-': each input line is a JSON object with 'text' and optional 'id'."),  # noqa: E501
     strict: bool = typer.Option(False, "--strict", help="With '-': stop at the first bad record (exit code 2)."),
     top: int = typer.Option(5, "--top", min=1, help="Candidate labels shown in the table."),
+    backend: str = typer.Option(None, "--backend", help="Segment with this backend instead of the model's (jieba, rjieba, auto)."),  # noqa: E501
 ) -> None:
     """Classify TEXT into a governance category, with confidence and candidate labels.
 
@@ -87,7 +88,7 @@ def classify_cli(
     the counts are printed on standard error.
     """
     # fmt: on
-    analyzer = Analyzer.load(model)
+    analyzer = Analyzer.load(model, backend=backend)
     if text == "-":
         ok, rejected = run_stream(analyzer, _stdin_inputs(jsonl), strict=strict)
         typer.echo(f"classify: {ok + rejected} records read, {ok} classified, {rejected} rejected", err=True)
