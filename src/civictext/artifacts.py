@@ -12,22 +12,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import platform
 import tempfile
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-import joblib
+from typing import TYPE_CHECKING, Any
 
 from .about import __version__
-from .classify import TextClassifier
+from .compiled import CompiledClassifier
 from .errors import ArtifactError, CivicTextWarning
 from .segment import file_sha256
 
+if TYPE_CHECKING:
+    from .classify import TextClassifier
+
 MODEL_FILE = "model.joblib"
+COMPILED_FILE = "compiled.pkl"
 META_FILE = "meta.json"
 FORMAT_VERSION = 1
 DEFAULT_MODEL_ENV = "CIVICTEXT_MODEL"
@@ -52,7 +55,7 @@ def library_versions() -> dict[str, str | None]:
 class LoadedModel:
     """A classifier with the metadata it was saved with."""
 
-    classifier: TextClassifier
+    classifier: TextClassifier | CompiledClassifier
     meta: dict[str, Any]
     path: Path
 
@@ -67,16 +70,24 @@ class LoadedModel:
 
 def save_model(model: TextClassifier, out_dir: str | os.PathLike[str], *, meta: dict[str, Any]) -> Path:
     """Write ``model.joblib`` and ``meta.json`` into ``out_dir`` (created), atomically per file."""
+    import joblib
+
+    from .compiled import NotCompilable, compile_classifier
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    os.close(fd)
+    _atomic_write(out / MODEL_FILE, lambda tmp: joblib.dump(model, tmp, compress=3))
     try:
-        joblib.dump(model, tmp, compress=3)
-        os.replace(tmp, out / MODEL_FILE)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        state: dict[str, Any] | None = compile_classifier(model)
+    except NotCompilable as exc:
+        state, why = None, str(exc)
+    compiled_meta: dict[str, Any]
+    if state is not None:
+        _atomic_write(out / COMPILED_FILE, lambda tmp: _pickle_to(state, tmp))
+        compiled_meta = {"compiled_file": COMPILED_FILE, "compiled_sha256": file_sha256(out / COMPILED_FILE)}
+    else:
+        (out / COMPILED_FILE).unlink(missing_ok=True)
+        compiled_meta = {"compiled_file": None, "compiled_note": f"not compiled: {why}"}
     seg = model.pipeline_.named_steps["features"]
     full_meta = {
         "format_version": FORMAT_VERSION,
@@ -90,6 +101,7 @@ def save_model(model: TextClassifier, out_dir: str | os.PathLike[str], *, meta: 
         **meta,
         "model_file": MODEL_FILE,
         "model_sha256": file_sha256(out / MODEL_FILE),
+        **compiled_meta,
     }
     tmp_meta = out / (META_FILE + ".tmp")
     tmp_meta.write_text(
@@ -97,6 +109,22 @@ def save_model(model: TextClassifier, out_dir: str | os.PathLike[str], *, meta: 
     )
     os.replace(tmp_meta, out / META_FILE)
     return out
+
+
+def _pickle_to(obj: Any, path: str) -> None:
+    with open(path, "wb") as fh:
+        pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _atomic_write(dest: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _segmenter_meta(features: Any) -> dict[str, Any] | None:
@@ -126,11 +154,15 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def load_model(model_dir: str | os.PathLike[str], *, backend: str | None = None) -> LoadedModel:
-    """Load a model directory after checking ``model.joblib`` against its recorded sha256.
+def load_model(
+    model_dir: str | os.PathLike[str], *, backend: str | None = None, compiled: bool = False
+) -> LoadedModel:
+    """Load a model directory after checking the model file against its recorded sha256.
 
-    ``backend`` (``jieba``/``rjieba``/``auto``) swaps the segmentation backend the model
-    was trained with; see :func:`switch_backend`.
+    ``compiled=True`` loads the scikit-learn-free predictor (``compiled.pkl``, same
+    probabilities, a fraction of the start-up cost) when the directory has one, and the
+    full Pipeline otherwise. ``backend`` (``jieba``/``rjieba``/``auto``) swaps the
+    segmentation backend the model was trained with; see :func:`switch_backend`.
 
     Raises
     ------
@@ -139,6 +171,12 @@ def load_model(model_dir: str | os.PathLike[str], *, backend: str | None = None)
     """
     d = Path(model_dir)
     meta = read_meta(d)
+    if compiled and meta.get("compiled_file"):
+        return _load_compiled(d, meta, backend)
+    import joblib
+
+    from .classify import TextClassifier
+
     model_path = d / str(meta.get("model_file", MODEL_FILE))
     if not model_path.is_file():
         raise ArtifactError(f"{d}: {model_path.name} is missing")
@@ -160,6 +198,40 @@ def load_model(model_dir: str | os.PathLike[str], *, backend: str | None = None)
     return LoadedModel(clf, meta, d)
 
 
+def _load_compiled(d: Path, meta: dict[str, Any], backend: str | None) -> LoadedModel:
+    path = d / str(meta["compiled_file"])
+    if not path.is_file():
+        raise ArtifactError(f"{d}: {path.name} is missing")
+    actual = file_sha256(path)
+    if actual != meta.get("compiled_sha256"):
+        raise ArtifactError(
+            f"{path}: sha256 {actual[:16]}… does not match the one recorded in {META_FILE}; "
+            "the file is corrupt or was replaced — refusing to load it"
+        )
+    try:
+        with open(path, "rb") as fh:
+            clf = CompiledClassifier(pickle.load(fh))
+    except Exception as exc:  # unpickling can raise anything
+        raise ArtifactError(f"{path}: cannot be loaded ({type(exc).__name__}: {exc})") from None
+    if backend is not None:
+        from .segment import Segmenter
+
+        old = Segmenter(**clf.segmenter_params)
+        new = old.with_backend(backend)  # type: ignore[arg-type]
+        if old.hmm and new.resolved_backend != old.resolved_backend:
+            warnings.warn(
+                _HMM_SWITCH.format(old=old.resolved_backend, new=new.resolved_backend), CivicTextWarning, stacklevel=3
+            )
+        clf.switch_backend(backend)
+    return LoadedModel(clf, meta, d)
+
+
+_HMM_SWITCH = (
+    "model was trained with the {old} backend and HMM on; the {new} HMM decoder segments about 10% of texts "
+    "differently, so predictions will differ from the recorded metrics (with HMM off the two backends agree)"
+)
+
+
 def switch_backend(clf: TextClassifier, backend: str) -> None:
     """Make a fitted classifier segment with another backend.
 
@@ -178,16 +250,12 @@ def switch_backend(clf: TextClassifier, backend: str) -> None:
         new = old.with_backend(backend)  # type: ignore[arg-type]
         if new.resolved_backend != old.resolved_backend and old.hmm:
             warnings.warn(
-                f"model was trained with the {old.resolved_backend} backend and HMM on; the {new.resolved_backend} "
-                "HMM decoder segments about 10% of texts differently, so predictions will differ from the "
-                "recorded metrics (with HMM off the two backends agree)",
-                CivicTextWarning,
-                stacklevel=2,
+                _HMM_SWITCH.format(old=old.resolved_backend, new=new.resolved_backend), CivicTextWarning, stacklevel=2
             )
         vec.tokenizer = new
 
 
-def _check_dictionaries(clf: TextClassifier, meta: dict[str, Any], d: Path) -> None:
+def _check_dictionaries(clf: Any, meta: dict[str, Any], d: Path) -> None:
     recorded = (meta.get("segmenter") or {}).get("dict_sha256") or {}
     seg_meta = _segmenter_meta(clf.pipeline_.named_steps["features"])
     if not recorded or seg_meta is None:

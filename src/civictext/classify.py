@@ -65,7 +65,7 @@ class ClassifierConfig:
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     classifier: ClassifierName = "linear_svc"
-    C: float = 0.5
+    C: float = 1.0
     class_weight: str | None = "balanced"
     calibration: str = "sigmoid"
     calibration_cv: int = 3

@@ -31,8 +31,8 @@ class FeatureConfig:
     hmm: bool = False
     cut_mode: CutMode = "accurate"
     word_ngram: tuple[int, int] | None = (1, 2)
-    char_ngram: tuple[int, int] | None = (1, 3)
-    min_df: int = 1
+    char_ngram: tuple[int, int] | None = (1, 2)
+    min_df: int = 2
     max_features: int | None = None
     sublinear_tf: bool = True
 

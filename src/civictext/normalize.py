@@ -45,8 +45,9 @@ def controls_to_space(text: str) -> str:
 
 def lowercase_latin(text: str) -> str:
     """Lower-case characters whose lower case is a single character (so lengths never change)."""
-    if text.isascii():
-        return text.lower()
+    low = text.lower()
+    if len(low) == len(text):  # lower() only ever expands (İ -> i̇), so equal length means 1:1
+        return low
     return "".join(low if len(low := ch.lower()) == 1 else ch for ch in text)
 
 

@@ -57,11 +57,21 @@ class Analyzer:
 
     @classmethod
     def load(
-        cls, model_dir: str | os.PathLike[str] | None = None, *, backend: str | None = None, **kwargs: Any
+        cls,
+        model_dir: str | os.PathLike[str] | None = None,
+        *,
+        backend: str | None = None,
+        exact: bool = False,
+        **kwargs: Any,
     ) -> Analyzer:
-        """Load ``model_dir`` (default: the shipped model), optionally on another segmentation backend."""
+        """Load ``model_dir`` (default: the shipped model).
+
+        By default the model's compiled, scikit-learn-free predictor is used (same
+        probabilities, far cheaper start-up); ``exact=True`` runs the full Pipeline.
+        ``backend`` segments with another backend than the model's.
+        """
         path = model_dir if model_dir is not None else default_model_dir()
-        return cls(load_model(path, backend=backend), **kwargs)
+        return cls(load_model(path, backend=backend, compiled=not exact), **kwargs)
 
     @property
     def labels(self) -> list[str]:

@@ -52,7 +52,7 @@ def train_cli(
     strict: bool = typer.Option(False, "--strict", help="A malformed line is fatal instead of skipped."),
     task: str = typer.Option("classify", "--task", help="What to train: classify."),
     classifier: str = typer.Option("linear_svc", "--classifier", help="linear_svc, logreg, complement_nb or sgd."),
-    c: float = typer.Option(0.5, "--C", help="Regularisation strength (inverse)."),
+    c: float = typer.Option(1.0, "--C", help="Regularisation strength (inverse)."),
     backend: str = typer.Option("auto", "--backend", help="Segmenter backend: auto, jieba, rjieba."),
     hmm: bool = typer.Option(False, "--hmm/--no-hmm", help="jieba HMM new-word discovery."),
     multilabel: str = typer.Option("auto", "--multilabel", help="auto (multi-label if the data has two labels on a record), on, off."),  # noqa: E501

@@ -1,0 +1,105 @@
+"""Quality benchmarks on public data, printed as Markdown rows with data checksums.
+
+Usage:
+  python benchmarks/bench_quality.py thucnews [--C 1.0]        # train 45k headlines, accuracy on dev
+  python benchmarks/bench_quality.py teddycup [--folds 5]      # stratified k-fold macro-F1
+  python benchmarks/bench_quality.py hmm                       # HMM on/off: corpus dev + Teddy Cup 5-fold
+
+Every configuration is a civictext ClassifierConfig; nothing trained here is shipped.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import typer
+
+from civictext.classify import ClassifierConfig, evaluate_classifier, train_classifier
+from civictext.corpus import file_sha256, read_labelled
+from civictext.features import FeatureConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+app = typer.Typer(add_completion=False)
+
+
+def _data(rel: str) -> Path:
+    p = DATA / rel
+    if not p.is_file():
+        raise SystemExit(f"needs ../shared/data/{rel}")
+    return p
+
+
+def kfold_macro_f1(path: Path, config: ClassifierConfig, folds: int, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and std of macro-F1 (and mean accuracy) over stratified k folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    records, _ = read_labelled([path])
+    labels = [r.label for r in records]
+    f1s, accs = [], []
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(records, labels):
+        model, _ = train_classifier([records[i] for i in tr], config)
+        m = evaluate_classifier(model, [records[i] for i in te])
+        f1s.append(m["macro_f1"])
+        accs.append(m["accuracy"])
+    return statistics.mean(f1s), statistics.stdev(f1s), statistics.mean(accs)
+
+
+CONFIGS = {
+    "default: w1-2 + c1-2 (min_df 2), LinearSVC C=1, calibrated": ClassifierConfig(),
+    "w1-2 + c1-3 (min_df 1), LinearSVC C=0.5, calibrated": ClassifierConfig(
+        C=0.5, features=FeatureConfig(char_ngram=(1, 3), min_df=1)
+    ),
+    "w1-2 + c1-2 (min_df 1), LinearSVC C=1, uncalibrated-equivalent logreg C=10": ClassifierConfig(
+        classifier="logreg", C=10.0, calibration="none", features=FeatureConfig(min_df=1)
+    ),
+}
+
+
+@app.command()
+def thucnews() -> None:
+    tr, dv = _data("thucnews-headlines/train.jsonl"), _data("thucnews-headlines/dev.jsonl")
+    train, _ = read_labelled([tr])
+    dev, _ = read_labelled([dv])
+    print(f"train {tr.name} sha256 {file_sha256(tr)[:16]}…, dev {dv.name} sha256 {file_sha256(dv)[:16]}…")
+    print("| pipeline | dev accuracy | dev macro-F1 | training s |")
+    print("|---|---:|---:|---:|")
+    for name, cfg in CONFIGS.items():
+        model, secs = train_classifier(train, cfg)
+        m = evaluate_classifier(model, dev)
+        print(f"| {name} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {secs:.1f} |", flush=True)
+
+
+@app.command()
+def teddycup(folds: int = 5) -> None:
+    p = _data("teddycup2020-messages/train.jsonl")
+    print(f"{p.name} sha256 {file_sha256(p)[:16]}…, stratified {folds}-fold, shuffle seed 0")
+    print("| pipeline | macro-F1 mean ± std | accuracy mean | seconds |")
+    print("|---|---:|---:|---:|")
+    for name, cfg in CONFIGS.items():
+        t0 = time.perf_counter()
+        mean, std, acc = kfold_macro_f1(p, cfg, folds)
+        print(f"| {name} | {mean:.4f} ± {std:.4f} | {acc:.4f} | {time.perf_counter() - t0:.0f} |", flush=True)
+
+
+@app.command()
+def hmm(folds: int = 5) -> None:
+    from civictext.training import load_corpus_split
+
+    train, dev, _ = load_corpus_split(ROOT / "corpus")
+    p = _data("teddycup2020-messages/train.jsonl")
+    print("| HMM | backend | corpus dev macro-F1 | Teddy Cup 5-fold macro-F1 |")
+    print("|---|---|---:|---:|")
+    for flag in (False, True):
+        cfg = ClassifierConfig(features=FeatureConfig(hmm=flag))
+        model, _ = train_classifier(train, cfg)
+        dev_f1 = evaluate_classifier(model, dev)["macro_f1"]
+        mean, std, _ = kfold_macro_f1(p, cfg, folds)
+        backend = "rjieba" if not flag else "jieba"
+        print(f"| {'on' if flag else 'off'} | {backend} | {dev_f1:.4f} | {mean:.4f} ± {std:.4f} |", flush=True)
+
+
+if __name__ == "__main__":
+    app()
