@@ -31,12 +31,8 @@ def load_texts(data: Path | None) -> tuple[list[str], str]:
         files = sorted((ROOT / "corpus" / "texts").glob("*.jsonl"))
     else:
         files = [data]
-    texts = [
-        json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line
-    ]
-    return texts, ", ".join(
-        str(f.relative_to(ROOT.parent)) if f.is_relative_to(ROOT.parent) else str(f) for f in files
-    )
+    texts = [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line]
+    return texts, ", ".join(str(f.relative_to(ROOT.parent)) if f.is_relative_to(ROOT.parent) else str(f) for f in files)
 
 
 def best_time(fn: Callable[[], object], rounds: int) -> float:

@@ -70,11 +70,7 @@ def check(paths: list[Path]) -> int:
             if rec.get("label") not in LABELS:
                 print(f"{where}: unknown label {rec.get('label')!r}")
                 problems += 1
-            if (
-                labels[0] != rec.get("label")
-                or any(x not in LABELS for x in labels)
-                or len(set(labels)) != len(labels)
-            ):
+            if labels[0] != rec.get("label") or any(x not in LABELS for x in labels) or len(set(labels)) != len(labels):
                 print(f"{where}: 'labels' must list known labels, primary first, no repeats: {labels!r}")
                 problems += 1
             if rec.get("register") not in REGISTERS:

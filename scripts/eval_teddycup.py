@@ -27,9 +27,7 @@ def main(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     source = shared / "data" / "teddycup2020-messages" / "train.jsonl"
-    records = join_hand_labels(
-        ROOT / "corpus" / "teddycup2020_labels.tsv", source, expected_sha256=TEDDYCUP_SHA256
-    )
+    records = join_hand_labels(ROOT / "corpus" / "teddycup2020_labels.tsv", source, expected_sha256=TEDDYCUP_SHA256)
     metrics = evaluate_classifier(load_model(model).classifier, records)
     if as_json:
         print(json.dumps(metrics, ensure_ascii=False, indent=2))
@@ -37,9 +35,7 @@ def main(
     print(f"n={metrics['n']} accuracy {metrics['accuracy']:.4f} macro_f1 {metrics['macro_f1']:.4f}")
     for label, row in metrics["per_class"].items():
         if row["support"]:
-            print(
-                f"  {label:<24} P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f} n {row['support']}"
-            )
+            print(f"  {label:<24} P {row['precision']:.3f} R {row['recall']:.3f} F1 {row['f1']:.3f} n {row['support']}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ def test_round_trip_and_metadata(small_model_dir: Path) -> None:
     assert meta["labels"] == loaded.classifier.labels_
     assert meta["versions"]["scikit-learn"] and meta["versions"]["jieba"]
     assert meta["segmenter"]["resolved_backend"] in ("jieba", "rjieba")
-    assert set(meta["segmenter"]["dict_sha256"]) == {"governance_dict.txt"}
+    assert set(meta["segmenter"]["dict_sha256"]) == {"governance_dict.txt", "places_dict.txt"}
     assert loaded.version.startswith("small@")
 
 

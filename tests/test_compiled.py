@@ -20,7 +20,17 @@ from civictext.features import FeatureConfig
 
 from .conftest import corpus_records
 
-ODD_TEXTS = ["", " ", "\n\n  \t", "a", "１２３４５", "停", "ＡＢＣ abc  停水\x00\u200b", "好好好好好好", "İstanbul 停水"]
+ODD_TEXTS = [
+    "",
+    " ",
+    "\n\n  \t",
+    "a",
+    "１２３４５",
+    "停",
+    "ＡＢＣ abc  停水\x00\u200b",
+    "好好好好好好",
+    "İstanbul 停水",
+]
 
 
 def _same(model_dir: Path, texts: list[str]) -> None:

@@ -26,14 +26,10 @@ def test_jsonl_with_planted_bad_lines_counts_add_up(tmp_path: Path) -> None:
             json.dumps({"text": "没有标签"}, ensure_ascii=False),
             b"\xff\xfe broken bytes",
             json.dumps(["a", "list"]),
-            json.dumps(
-                {"text": "两类", "labels": ["water_supply", "property_management"]}, ensure_ascii=False
-            ),
+            json.dumps({"text": "两类", "labels": ["water_supply", "property_management"]}, ensure_ascii=False),
             json.dumps({"text": "坏标签", "labels": "water_supply"}, ensure_ascii=False),
             "",
-            json.dumps(
-                {"id": 7, "text": "最后一条", "label": "other", "register": "news"}, ensure_ascii=False
-            ),
+            json.dumps({"id": 7, "text": "最后一条", "label": "other", "register": "news"}, ensure_ascii=False),
         ],
     )
     records, report = read_labelled([path])

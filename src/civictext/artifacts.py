@@ -104,9 +104,7 @@ def save_model(model: TextClassifier, out_dir: str | os.PathLike[str], *, meta: 
         **compiled_meta,
     }
     tmp_meta = out / (META_FILE + ".tmp")
-    tmp_meta.write_text(
-        json.dumps(full_meta, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    tmp_meta.write_text(json.dumps(full_meta, ensure_ascii=False, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     os.replace(tmp_meta, out / META_FILE)
     return out
 
@@ -154,9 +152,7 @@ def read_meta(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return meta
 
 
-def load_model(
-    model_dir: str | os.PathLike[str], *, backend: str | None = None, compiled: bool = False
-) -> LoadedModel:
+def load_model(model_dir: str | os.PathLike[str], *, backend: str | None = None, compiled: bool = False) -> LoadedModel:
     """Load a model directory after checking the model file against its recorded sha256.
 
     ``compiled=True`` loads the scikit-learn-free predictor (``compiled.pkl``, same

@@ -117,9 +117,7 @@ def _base_estimator(config: ClassifierConfig) -> Any:
             )
         return est
     if config.calibration not in ("sigmoid", "isotonic"):
-        raise ConfigError(
-            value_invalid_msg("calibration", config.calibration, ["sigmoid", "isotonic", "none"])
-        )
+        raise ConfigError(value_invalid_msg("calibration", config.calibration, ["sigmoid", "isotonic", "none"]))
     return CalibratedClassifierCV(
         est, method=config.calibration, cv=config.calibration_cv, ensemble=config.calibration_ensemble
     )

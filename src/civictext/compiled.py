@@ -129,6 +129,7 @@ class CompiledClassifier:
         self.multilabel_: bool = bool(state["multilabel"])
         self.label_threshold: float = float(state["label_threshold"])
         self.segmenter_params: dict[str, Any] = dict(state["segmenter"] or {})
+        self.segmenter_params.setdefault("places_dict", False)  # compiled before the gazetteer dictionary
         seg = Segmenter(**self.segmenter_params) if state["segmenter"] is not None else None
         self._branches = [
             _Branch(b["kind"], tuple(b["ngram"]), b["vocab"], b["idf"], b["sublinear"], b["offset"], seg)  # type: ignore[arg-type]
@@ -263,7 +264,7 @@ def compile_classifier(model: Any) -> dict[str, Any]:
             kind = "word"
             s = vec.tokenizer
             seg_params = {"backend": s.backend, "hmm": s.hmm, "mode": s.mode, "user_dicts": s.user_dicts,
-                          "governance_dict": s.governance_dict}  # fmt: skip
+                          "governance_dict": s.governance_dict, "places_dict": s.places_dict}  # fmt: skip
         elif vec.analyzer == "char":
             kind = "char"
         else:

@@ -215,20 +215,14 @@ def read_csv(path: Path, report: ReadReport, *, strict: bool, labelled: bool) ->
                     continue
                 report.accepted += 1
                 meta = {k: v for k, v in row.items() if k not in ("id", "text", "label") and k is not None}
-                yield LabelledRecord(
-                    row.get("id") or None, row["text"] or "", labels, str(path), lineno, meta
-                )
+                yield LabelledRecord(row.get("id") or None, row["text"] or "", labels, str(path), lineno, meta)
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{path}: not valid UTF-8 near line {reader.line_num + 1}: {exc.reason}"
-            ) from None
+            raise InputError(f"{path}: not valid UTF-8 near line {reader.line_num + 1}: {exc.reason}") from None
         except csv.Error as exc:
             raise InputError(f"{path}:{reader.line_num}: malformed CSV: {exc}") from None
 
 
-def read_thucnews(
-    path: Path, report: ReadReport, *, strict: bool, labelled: bool
-) -> Iterator[LabelledRecord]:
+def read_thucnews(path: Path, report: ReadReport, *, strict: bool, labelled: bool) -> Iterator[LabelledRecord]:
     class_file = path.parent / "class.txt"
     try:
         classes = [c.strip() for c in class_file.read_text(encoding="utf-8-sig").splitlines() if c.strip()]

@@ -52,9 +52,7 @@ def join_hand_labels(
     if not src.is_file():
         raise InputError(f"source data not found: {src}")
     if expected_sha256 and file_sha256(src) != expected_sha256:
-        raise InputError(
-            f"{src}: sha256 differs from {expected_sha256[:16]}… that the hand labels were made on"
-        )
+        raise InputError(f"{src}: sha256 differs from {expected_sha256[:16]}… that the hand labels were made on")
     table = read_label_table(labels_path)
     records = []
     with open(src, encoding="utf-8") as fh:

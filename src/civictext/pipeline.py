@@ -11,7 +11,7 @@ import numpy as np
 
 from .artifacts import LoadedModel, default_model_dir, load_model
 from .errors import InputError
-from .record import AnalysisRecord, LabelScore, RejectedRecord
+from .record import AnalysisRecord, Entity, LabelScore, RejectedRecord
 from .taxonomy import Taxonomy, load_taxonomy
 
 #: Texts longer than this many characters are rejected (a 1 MB UTF-8 Chinese text is ~350,000).
@@ -49,11 +49,30 @@ class Analyzer:
     'water_supply'
     """
 
-    def __init__(self, model: LoadedModel, *, taxonomy: Taxonomy | None = None, max_chars: int = MAX_CHARS):
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        taxonomy: Taxonomy | None = None,
+        max_chars: int = MAX_CHARS,
+        entities: bool = True,
+    ):
         self.model = model
         self.taxonomy = taxonomy or load_taxonomy()
         self.max_chars = max_chars
+        self.entities = entities
+        self._extractor: Any = None
         self._model_info = {"name": model.name, "version": model.version}
+
+    @property
+    def extractor(self) -> Any:
+        """The entity extractor of the model directory (its trained ``entities/`` pipeline, or
+        gazetteer and pattern rules alone when it has none), loaded on first use."""
+        if self._extractor is None:
+            from .entities import load_extractor
+
+            self._extractor = load_extractor(self.model.path)
+        return self._extractor
 
     @classmethod
     def load(
@@ -73,16 +92,20 @@ class Analyzer:
         path = model_dir if model_dir is not None else default_model_dir()
         return cls(load_model(path, backend=backend, compiled=not exact), **kwargs)
 
+    def extract(self, text: str) -> list[Entity]:
+        """Entities of one text (offsets into ``text``)."""
+        check_text(text, max_chars=self.max_chars)
+        return list(self.extractor.extract(text))
+
     @property
     def labels(self) -> list[str]:
         return list(self.model.classifier.labels_)
 
-    def _record(self, item: TextInput, proba: np.ndarray) -> AnalysisRecord:
+    def _record(self, item: TextInput, proba: np.ndarray, entities: tuple[Entity, ...] = ()) -> AnalysisRecord:
         clf = self.model.classifier
         order = np.argsort(-proba, kind="stable")
         labels = tuple(
-            LabelScore(clf.labels_[i], self.taxonomy.display_name(clf.labels_[i]), float(proba[i]))
-            for i in order
+            LabelScore(clf.labels_[i], self.taxonomy.display_name(clf.labels_[i]), float(proba[i])) for i in order
         )
         best = labels[0]
         meta = dict(item.meta or {})
@@ -93,17 +116,17 @@ class Analyzer:
             confidence=best.score,
             labels=labels,
             predicted_labels=tuple(clf.predict_labels(proba)),
+            entities=entities,
             model=self._model_info,
             meta=meta,
         )
 
-    def analyze(
-        self, text: str, *, id: str | None = None, meta: dict[str, Any] | None = None
-    ) -> AnalysisRecord:
+    def analyze(self, text: str, *, id: str | None = None, meta: dict[str, Any] | None = None) -> AnalysisRecord:
         """Analyse one text. Raises :class:`InputError` for text that cannot be analysed."""
         check_text(text, max_chars=self.max_chars)
         proba = self.model.classifier.predict_proba([text])[0]
-        return self._record(TextInput(text, id, None, meta), proba)
+        ents = tuple(self.extractor.extract(text)) if self.entities else ()
+        return self._record(TextInput(text, id, None, meta), proba, ents)
 
     def analyze_many(
         self, items: Iterable[TextInput | RejectedRecord], *, batch_size: int = 256
@@ -119,8 +142,10 @@ class Analyzer:
 
         def flush() -> Iterator[AnalysisRecord | RejectedRecord]:
             if batch:
-                proba = self.model.classifier.predict_proba([b.text for b in batch])
-                done = iter(self._record(b, p) for b, p in zip(batch, proba, strict=True))
+                texts = [b.text for b in batch]
+                proba = self.model.classifier.predict_proba(texts)
+                ents = self.extractor.extract_many(texts) if self.entities else [[] for _ in texts]
+                done = iter(self._record(b, p, tuple(e)) for b, p, e in zip(batch, proba, ents, strict=True))
             else:
                 done = iter(())
             for slot in slots:

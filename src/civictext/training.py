@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,47 @@ def load_corpus_split(
         for rec in iter_records(path, strict=True, report=report):
             (dev if rec.id in dev_ids else train).append(rec)
     return train, dev, report
+
+
+def load_entity_split(corpus_dir: str | os.PathLike[str]) -> tuple[list[Any], list[Any]]:
+    """(train, dev) entity examples of our corpus, split by the same dev list as classification."""
+    from .entities import read_entity_examples
+
+    dev_ids = set(Path(corpus_dir, "splits", "dev.txt").read_text(encoding="utf-8").split())
+    train: list[Any] = []
+    dev: list[Any] = []
+    for path in corpus_files(corpus_dir):
+        examples, problems = read_entity_examples(path, fmt="jsonl")
+        if problems:
+            raise InputError(problems[0])
+        for ex in examples:
+            (dev if ex.id in dev_ids else train).append(ex)
+    return train, dev
+
+
+#: Passes over the corpus for the default entity model (see BENCHMARKS.md).
+ENTITY_EPOCHS = 15
+
+
+def train_default_entities(
+    corpus_dir: str | os.PathLike[str], out: str | os.PathLike[str], *, epochs: int = ENTITY_EPOCHS
+) -> dict[str, Any]:
+    """Train the statistical NER on the corpus train split, evaluate the full extractor on dev,
+    save it to ``out/entities``; returns its metadata."""
+    from .entities import ENTITY_DIR, EntityExtractor, evaluate_extractor, save_entity_model, train_entity_model
+
+    train, dev = load_entity_split(corpus_dir)
+    t0 = time.perf_counter()
+    nlp, report = train_entity_model(train, epochs=epochs)
+    seconds = time.perf_counter() - t0
+    files = corpus_files(corpus_dir)
+    meta = {
+        "training": {"corpus_sha256": corpus_checksum(files), "seconds": round(seconds, 1), **report},
+        "dev": evaluate_extractor(EntityExtractor(nlp), dev),
+        "dev_rules_only": evaluate_extractor(EntityExtractor.rules_only(), dev),
+    }
+    save_entity_model(nlp, Path(out) / ENTITY_DIR, meta=meta)
+    return meta
 
 
 def corpus_checksum(files: list[Path]) -> str:

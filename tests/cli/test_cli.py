@@ -172,9 +172,54 @@ def test_analyze_reports_unreadable_files(tmp_path: Path) -> None:
     code, out, err = run("analyze", str(good), str(gbk), str(tmp_path / "missing.txt"), "--json")
     lines = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and len(lines) == 3
-    assert (
-        "category" in lines[0]
-        and lines[1]["error"]["code"] == "E_ENCODING"
-        and lines[2]["error"]["code"] == "E_IO"
-    )
+    assert "category" in lines[0] and lines[1]["error"]["code"] == "E_ENCODING" and lines[2]["error"]["code"] == "E_IO"
     assert "3 files read, 1 analysed, 2 rejected" in err
+
+
+def test_extract_text_and_json() -> None:
+    text = "株洲市芦淞区锦绣江山小区停水，刘女士电话138****5621"
+    code, out, _ = run("extract", text)
+    assert code == 0 and "芦淞区" in out and "湖南省 › 株洲市 › 芦淞区" in out
+    code, out, _ = run("extract", text, "--json")
+    ents = json.loads(out)["entities"]
+    assert all(text[e["start"] : e["end"]] == e["text"] for e in ents)
+    assert {"type": "PHONE", "text": "138****5621"}.items() <= next(e for e in ents if e["type"] == "PHONE").items()
+
+
+def test_classify_carries_the_same_entities_as_extract() -> None:
+    code, out, _ = run("classify", ISSUE_EXAMPLE + "，联系人刘女士", "--json")
+    classified = json.loads(out)["entities"]
+    code2, out2, _ = run("extract", ISSUE_EXAMPLE + "，联系人刘女士", "--json")
+    assert code == code2 == 0 and classified == json.loads(out2)["entities"] and classified
+    code, out, _ = run("classify", ISSUE_EXAMPLE, "--json", "--no-entities")
+    assert json.loads(out)["entities"] == []
+
+
+def test_extract_stdin_jsonl_keeps_ids_order_and_rejects() -> None:
+    payload = '{"id": "a", "text": "长春市朝阳区停水"}\n{"id": "b", "text": ""}\nnot json\n{"text": "曹主任说"}\n'
+    code, out, err = run("extract", "-", "--jsonl", input=payload)
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [x.get("id") for x in lines] == ["a", "b", None, None]
+    assert "entities" in lines[0] and "error" in lines[1] and "error" in lines[2] and lines[3]["entities"]
+    assert "4 records read, 2 extracted, 2 rejected" in err
+
+
+def test_train_and_evaluate_entities(tmp_path: Path) -> None:
+    from tests.conftest import corpus_records
+
+    rows = [{"text": r["text"], "entities": r["entities"]} for r in corpus_records()[:80] if r.get("entities")]
+    data = tmp_path / "ents.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n{bad\n", encoding="utf-8")
+    code, out, err = run(
+        "train", "--task", "entities", "--data", str(data), "--out", str(tmp_path / "m"), "--epochs", "1"
+    )
+    assert code == 0, err
+    assert (tmp_path / "m" / "entities" / "config.cfg").is_file() and "1 rejected" in err
+    code, out, err = run(
+        "evaluate", "--task", "entities", "--model", str(tmp_path / "m"), "--data", str(data), "--json"
+    )
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert set(metrics["per_type"]) == {"DISTRICT", "ORG", "PERSON", "PHONE"} and metrics["n"] == len(rows)
+    code, out, _ = run("extract", "株洲市芦淞区停水", "--model", str(tmp_path / "m"), "--json")
+    assert code == 0 and json.loads(out)["entities"]

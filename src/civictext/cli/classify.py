@@ -23,9 +23,7 @@ def _stdin_inputs(jsonl: bool) -> Iterator[TextInput | RejectedRecord]:
             yield TextInput(line, None, lineno)
             continue
         if not line.strip():
-            yield RejectedRecord(
-                None, lineno, "E_INPUT", f"line {lineno}: blank line, expected a JSON object"
-            )
+            yield RejectedRecord(None, lineno, "E_INPUT", f"line {lineno}: blank line, expected a JSON object")
             continue
         try:
             obj = json.loads(line)
@@ -42,9 +40,7 @@ def _stdin_inputs(jsonl: bool) -> Iterator[TextInput | RejectedRecord]:
         yield TextInput(obj.get("text"), None if rid is None else str(rid), lineno, meta or None)
 
 
-def run_stream(
-    analyzer: Analyzer, inputs: Iterator[TextInput | RejectedRecord], *, strict: bool
-) -> tuple[int, int]:
+def run_stream(analyzer: Analyzer, inputs: Iterator[TextInput | RejectedRecord], *, strict: bool) -> tuple[int, int]:
     """Analyse a stream, writing one JSON line per input record in order; returns (ok, rejected)."""
     ok = rejected = 0
     for result in analyzer.analyze_many(inputs):
@@ -64,6 +60,8 @@ def print_record(rec: AnalysisRecord, top: int) -> None:
     typer.echo(f"confidence  {rec.confidence:.3f}")
     if rec.predicted_labels and list(rec.predicted_labels) != [rec.category]:
         typer.echo(f"labels      {', '.join(rec.predicted_labels)}")
+    if rec.entities:
+        typer.echo("entities    " + ", ".join(f"{e.text}/{e.type}" for e in rec.entities))
     typer.echo("candidates:")
     for ls in rec.labels[:top]:
         typer.echo(f"  {ls.label:<24} {ls.name:<10}\t{ls.score:.3f}")
@@ -80,6 +78,7 @@ def classify_cli(
     strict: bool = typer.Option(False, "--strict", help="With '-': stop at the first bad record (exit code 2)."),
     top: int = typer.Option(5, "--top", min=1, help="Candidate labels shown in the table."),
     backend: str = typer.Option(None, "--backend", help="Segment with this backend instead of the model's (jieba, rjieba, auto)."),  # noqa: E501
+    no_entities: bool = typer.Option(False, "--no-entities", help="Skip entity extraction (faster start-up: no spaCy)."),  # noqa: E501
 ) -> None:
     """Classify TEXT into a governance category, with confidence and candidate labels.
 
@@ -88,7 +87,7 @@ def classify_cli(
     the counts are printed on standard error.
     """
     # fmt: on
-    analyzer = Analyzer.load(model, backend=backend)
+    analyzer = Analyzer.load(model, backend=backend, entities=not no_entities)
     if text == "-":
         ok, rejected = run_stream(analyzer, _stdin_inputs(jsonl), strict=strict)
         typer.echo(f"classify: {ok + rejected} records read, {ok} classified, {rejected} rejected", err=True)
