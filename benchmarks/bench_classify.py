@@ -70,18 +70,30 @@ def main(
         segs[backend] = Segmenter(backend=backend, hmm=False).load()
         load[f"Segmenter({backend})"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    analyzer = Analyzer(load_model(model))
+    analyzer = Analyzer(load_model(model, compiled=True), entities=False)
     analyzer.analyze("预热")
-    load["Analyzer (model + segmenter)"] = time.perf_counter() - t0
+    load["Analyzer, classification only (compiled model + segmenter)"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    full = Analyzer(load_model(model, compiled=True), entities=True)
+    full.analyze("预热")
+    load["Analyzer with entities (+ spaCy pipeline)"] = time.perf_counter() - t0
+    exact = Analyzer(load_model(model), entities=False)
 
     contenders: dict[str, Callable[[], object]] = {
         "bare jieba.lcut (HMM on, its default)": lambda: [jieba.lcut(t) for t in texts],
         "bare jieba.lcut(HMM=False)": lambda: [jieba.lcut(t, HMM=False) for t in texts],
         "civictext Segmenter, jieba backend": lambda: [segs["jieba"].cut(t) for t in texts],
         "civictext Segmenter, rjieba backend": lambda: [segs["rjieba"].cut(t) for t in texts],
-        "civictext classify path (Analyzer.analyze_many)": lambda: list(
+        "civictext classify path, scikit-learn Pipeline (normalize+segment+features+model)": lambda: list(
+            exact.analyze_many(TextInput(t) for t in texts)
+        ),
+        "civictext classify path, compiled predictor (the default)": lambda: list(
             analyzer.analyze_many(TextInput(t) for t in texts)
         ),
+        "civictext classify + entities (what `classify`/`tag` return)": lambda: list(
+            full.analyze_many(TextInput(t) for t in texts)
+        ),
+        "civictext entities alone (EntityExtractor.extract_many)": lambda: full.extractor.extract_many(texts),
     }
     results = {name: best_time(fn, rounds) for name, fn in contenders.items()}
     base = results["bare jieba.lcut (HMM on, its default)"]

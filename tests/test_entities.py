@@ -15,7 +15,6 @@ from civictext.entities import (
     merge_candidates,
     normalize_districts,
     normalize_orgs,
-    pattern_spans,
     read_entity_examples,
     save_entity_model,
     spans_from_surfaces,
