@@ -206,3 +206,25 @@ def test_cluener_dev_reads_and_scores(default_model_dir: Path) -> None:
     assert len(examples) == 1000 and not problems
     m = evaluate_extractor(load_extractor(default_model_dir), examples[:100], types=("DISTRICT", "ORG", "PERSON"))
     assert m["n"] == 100 and 0 < m["micro"]["f1"] < 1
+
+
+def test_missing_or_corrupt_entity_model_and_office_table(tmp_path: Path, default_model_dir: Path) -> None:
+    import shutil
+
+    from civictext.entities import load_extractor
+    from civictext.errors import ArtifactError, ResourceError
+
+    with pytest.raises(ArtifactError, match="not found"):
+        load_extractor(tmp_path / "nowhere")
+    bad = tmp_path / "bad"
+    shutil.copytree(default_model_dir / "entities", bad / "entities")
+    (bad / "entities" / "config.cfg").write_text("[nlp\nbroken", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="cannot be loaded"):
+        load_extractor(bad)
+    table = tmp_path / "offices.toml"
+    table.write_text("[[office]]\nid = 3\n", encoding="utf-8")
+    with pytest.raises(ResourceError, match="needs string 'id'"):
+        load_offices(str(table))
+    table.write_text("not toml [", encoding="utf-8")
+    with pytest.raises(ResourceError, match="cannot read office table"):
+        load_offices(str(table))

@@ -26,6 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # fmt: off
 ModelOpt = typer.Option(None, "--model", "-m", help="Model directory (default: the shipped models/default).", file_okay=False)  # noqa: E501
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+JsonlOpt = typer.Option(False, "--jsonl", help="With '-': each input line is a JSON object with 'text' and optional 'id'.")  # noqa: E501
+StrictOpt = typer.Option(False, "--strict", help="With '-': stop at the first bad record (exit code 2).")
 # fmt: on
 
 

@@ -11,7 +11,7 @@ import typer
 
 from ..pipeline import Analyzer, TextInput
 from ..record import AnalysisRecord, RejectedRecord
-from ._util import JsonOpt, ModelOpt, app, emit_json, fail, handle_errors, stdin_lines
+from ._util import JsonlOpt, JsonOpt, ModelOpt, StrictOpt, app, emit_json, fail, handle_errors, stdin_lines
 
 
 def _stdin_inputs(jsonl: bool) -> Iterator[TextInput | RejectedRecord]:
@@ -74,8 +74,8 @@ def classify_cli(
     text: str = typer.Argument(..., help="Text to classify, or '-' to read standard input (one text per line)."),
     model: Path | None = ModelOpt,
     as_json: bool = JsonOpt,
-    jsonl: bool = typer.Option(False, "--jsonl", help="With '-': each input line is a JSON object with 'text' and optional 'id'."),  # noqa: E501
-    strict: bool = typer.Option(False, "--strict", help="With '-': stop at the first bad record (exit code 2)."),
+    jsonl: bool = JsonlOpt,
+    strict: bool = StrictOpt,
     top: int = typer.Option(5, "--top", min=1, help="Candidate labels shown in the table."),
     backend: str = typer.Option(None, "--backend", help="Segment with this backend instead of the model's (jieba, rjieba, auto)."),  # noqa: E501
     no_entities: bool = typer.Option(False, "--no-entities", help="Skip entity extraction (faster start-up: no spaCy)."),  # noqa: E501

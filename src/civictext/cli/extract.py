@@ -9,7 +9,7 @@ import typer
 
 from ..errors import InputError
 from ..record import Entity, RejectedRecord
-from ._util import JsonOpt, ModelOpt, app, emit_json, fail, handle_errors
+from ._util import JsonlOpt, JsonOpt, ModelOpt, StrictOpt, app, emit_json, fail, handle_errors
 from .classify import _stdin_inputs
 
 
@@ -35,8 +35,8 @@ def extract_cli(
     text: str = typer.Argument(..., help="Text, or '-' to read standard input (one text per line)."),
     model: Path | None = ModelOpt,
     as_json: bool = JsonOpt,
-    jsonl: bool = typer.Option(False, "--jsonl", help="With '-': each input line is a JSON object with 'text' and optional 'id'."),  # noqa: E501
-    strict: bool = typer.Option(False, "--strict", help="With '-': stop at the first bad record (exit code 2)."),
+    jsonl: bool = JsonlOpt,
+    strict: bool = StrictOpt,
 ) -> None:
     """Extract places (DISTRICT), organisations (ORG), people (PERSON) and phone numbers (PHONE).
 
