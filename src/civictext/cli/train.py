@@ -160,6 +160,7 @@ def evaluate_cli(
     strict: bool = typer.Option(False, "--strict", help="A malformed line is fatal instead of skipped."),
     as_json: bool = JsonOpt,
     task: str = typer.Option("classify", "--task", help="classify, or entities (exact-span P/R/F1 per type)."),
+    rules: bool = typer.Option(True, "--rules/--no-rules", help="Entities: include gazetteer and pattern rules (--no-rules: the statistical model alone)."),  # noqa: E501
 ) -> None:
     """Evaluate a model: accuracy, macro-F1, micro-F1 and per-class precision/recall/F1.
 
@@ -171,12 +172,9 @@ def evaluate_cli(
     if task == "entities":
         from ..entities import evaluate_extractor, load_extractor
 
-        extractor = load_extractor(resolve_model_dir(model))
+        extractor = load_extractor(resolve_model_dir(model), rules=rules)
         examples = _read_entity_files(data, fmt, strict)
-        types = ("DISTRICT", "ORG", "PERSON")
-        if any(any(s[2] == "PHONE" for s in ex.spans) for ex in examples):
-            types = ("DISTRICT", "ORG", "PERSON", "PHONE")
-        metrics = evaluate_extractor(extractor, examples, types=types)
+        metrics = evaluate_extractor(extractor, examples)
         if as_json:
             emit_json(metrics)
         else:
