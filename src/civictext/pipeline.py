@@ -56,8 +56,14 @@ class Analyzer:
         taxonomy: Taxonomy | None = None,
         max_chars: int = MAX_CHARS,
         entities: bool = True,
+        routes: Any = None,
     ):
+        """``routes``: a :class:`~civictext.routing.RoutingTable`; when given, every record
+        carries its routing decision (``route``) — entities are then always extracted."""
         self.model = model
+        self.routes = routes
+        if routes is not None:
+            entities = True
         self.taxonomy = taxonomy or load_taxonomy()
         self.max_chars = max_chars
         self.entities = entities
@@ -109,6 +115,11 @@ class Analyzer:
         )
         best = labels[0]
         meta = dict(item.meta or {})
+        decision = None
+        if self.routes is not None:
+            from .routing import route
+
+            decision = route(item.text, best.label, best.score, entities, self.routes)
         return AnalysisRecord(
             id=item.id,
             category=best.label,
@@ -117,6 +128,7 @@ class Analyzer:
             labels=labels,
             predicted_labels=tuple(clf.predict_labels(proba)),
             entities=entities,
+            route=decision,
             model=self._model_info,
             meta=meta,
         )
