@@ -1,6 +1,7 @@
 """Segmentation and classification throughput, as ratios to bare ``jieba.lcut`` in the same process.
 
-Usage: python benchmarks/bench_classify.py [--data FILE] [--repeat 1] [--startup-runs 5]
+Usage: python benchmarks/bench_classify.py [--data FILE] [--rounds 3] [--startup-runs 5]
+       python benchmarks/bench_classify.py --startup-only
 
 Default data: ../shared/data/teddycup2020-messages/train.jsonl (real citizen messages)
 if present, else our corpus. Each contender first runs on a few texts (dictionary loading
@@ -103,22 +104,31 @@ def main(
         print(f"| {name} | {len(texts) / secs:,.0f} | {mb / secs:.2f} | {base / secs:.2f}× |")
     print("\nload times (s): " + ", ".join(f"{k} {v:.2f}" for k, v in load.items()))
 
+    startup(startup_runs)
+
+
+def startup(runs: int = 5) -> None:
+    """Median wall time of one-shot CLI calls (each a fresh process), and of `python -c pass`."""
+
     def run_cmd(cmd: list[str]) -> float:
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         return time.perf_counter() - t0
 
     text = "小区三号楼停水两天了,物业也不管,希望水务集团尽快处理"
-    cli = [sys.executable, "-m", "civictext", "classify", text]
     py = [sys.executable, "-c", "pass"]
-    run_cmd(cli)  # warm the OS file cache and jieba's cache
-    cli_t = statistics.median(run_cmd(cli) for _ in range(startup_runs))
-    py_t = statistics.median(run_cmd(py) for _ in range(startup_runs))
-    print(
-        f'\none-shot `civictext classify "…"`: median {cli_t:.2f} s over {startup_runs} runs '
-        f"(bare `python -c pass`: {py_t:.2f} s; ratio {cli_t / py_t:.1f}×)"
-    )
+    py_t = statistics.median(run_cmd(py) for _ in range(runs))
+    print(f"\nbare `python -c pass`: median {py_t:.2f} s over {runs} runs")
+    for args in (["classify", text, "--no-entities"], ["classify", text], ["extract", text]):
+        cmd = [sys.executable, "-m", "civictext", *args]
+        run_cmd(cmd)  # warm the OS file cache and jieba's cache
+        t = statistics.median(run_cmd(cmd) for _ in range(runs))
+        shown = " ".join('"…"' if a == text else a for a in args)
+        print(f"one-shot `civictext {shown}`: median {t:.2f} s over {runs} runs")
 
 
 if __name__ == "__main__":
-    typer.run(main)
+    if sys.argv[1:] == ["--startup-only"]:
+        startup()
+    else:
+        typer.run(main)
