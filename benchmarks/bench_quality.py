@@ -5,6 +5,7 @@ Usage:
   python benchmarks/bench_quality.py teddycup [--folds 5]      # stratified k-fold macro-F1
   python benchmarks/bench_quality.py hmm                       # HMM on/off: corpus dev + Teddy Cup 5-fold
   python benchmarks/bench_quality.py backends                  # THUCNews training time per backend
+  python benchmarks/bench_quality.py candidates                # the configurations compared for the default
 
 Every configuration is a civictext ClassifierConfig; nothing trained here is shipped.
 """
@@ -80,6 +81,45 @@ def teddycup(folds: int = 5) -> None:
         t0 = time.perf_counter()
         mean, std, acc = kfold_macro_f1(p, cfg, folds)
         print(f"| {name} | {mean:.4f} ± {std:.4f} | {acc:.4f} | {time.perf_counter() - t0:.0f} |", flush=True)
+
+
+@app.command()
+def candidates() -> None:
+    """The configurations compared to choose the default: corpus dev split, and our hand labels of
+    real messages (never trained on) when ../shared is present."""
+    import io
+
+    import joblib
+
+    from civictext.handlabels import TEDDYCUP_SHA256, join_hand_labels
+    from civictext.training import load_corpus_split
+
+    train, dev, _ = load_corpus_split(ROOT / "corpus")
+    src = DATA / "teddycup2020-messages" / "train.jsonl"
+    real = join_hand_labels(ROOT / "corpus" / "teddycup2020_labels.tsv", src, expected_sha256=TEDDYCUP_SHA256) if src.is_file() else []
+    cands = {
+        "word 1-2 + char 1-3 (min_df 1), C=0.5 (first version)": ClassifierConfig(C=0.5, features=FeatureConfig(char_ngram=(1, 3), min_df=1)),
+        "word 1-2 + char 1-2 (min_df 1), C=1": ClassifierConfig(features=FeatureConfig(min_df=1)),
+        "word 1-2 + char 1-3 (min_df 2), C=0.5": ClassifierConfig(C=0.5, features=FeatureConfig(char_ngram=(1, 3))),
+        "word 1-2 + char 1-2 (min_df 2), C=1 (default)": ClassifierConfig(),
+        "default, single-label (multilabel off)": ClassifierConfig(multilabel="off"),
+        "default features, logistic regression C=10, no calibration": ClassifierConfig(classifier="logreg", C=10.0, calibration="none"),
+        "char 1-2 only (min_df 2), C=1": ClassifierConfig(features=FeatureConfig(word_ngram=None)),
+    }
+    print(f"corpus: {len(train)} train / {len(dev)} dev texts; real messages: {len(real)}")
+    print("| candidate | corpus dev accuracy | corpus dev macro-F1 | real accuracy | real macro-F1 | model file |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, cfg in cands.items():
+        model, _ = train_classifier(train, cfg)
+        d = evaluate_classifier(model, dev)
+        r = evaluate_classifier(model, real) if real else {"accuracy": float("nan"), "macro_f1": float("nan")}
+        buf = io.BytesIO()
+        joblib.dump(model, buf, compress=3)
+        print(
+            f"| {name} | {d['accuracy']:.4f} | {d['macro_f1']:.4f} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} "
+            f"| {len(buf.getvalue()) / 1e6:.1f} MB |",
+            flush=True,
+        )
 
 
 @app.command()
