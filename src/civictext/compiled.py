@@ -132,7 +132,7 @@ class CompiledClassifier:
         self.segmenter_params.setdefault("places_dict", False)  # compiled before the gazetteer dictionary
         seg = Segmenter(**self.segmenter_params) if state["segmenter"] is not None else None
         self._branches = [
-            _Branch(b["kind"], tuple(b["ngram"]), b["vocab"], b["idf"], b["sublinear"], b["offset"], seg)  # type: ignore[arg-type]
+            _Branch(b["kind"], tuple(b["ngram"]), b["vocab"], b["idf"], b["sublinear"], b["offset"], seg)
             for b in state["branches"]
         ]
         # heads[k] is a list of folds (probabilities averaged), one entry per OvR label when multilabel.
@@ -153,8 +153,8 @@ class CompiledClassifier:
             len(folds) == 1 and folds[0].kind == "sigmoid" and folds[0].n_classes == 2 for folds in self._heads
         )
         if self._ovr_sigmoid:
-            self._a = np.concatenate([folds[0].a for folds in self._heads])  # type: ignore[misc]
-            self._b = np.concatenate([folds[0].b for folds in self._heads])  # type: ignore[misc]
+            self._a = np.concatenate([folds[0].a for folds in self._heads])
+            self._b = np.concatenate([folds[0].b for folds in self._heads])
 
     def _row(self, text: str) -> np.ndarray:
         t = normalize(text)
@@ -172,7 +172,7 @@ class CompiledClassifier:
                 out[k] = np.mean([h.proba_from_decision(df[h.rows])[1] for h in folds])
             return out
         (folds,) = self._heads
-        return np.mean([h.proba_from_decision(df[h.rows]) for h in folds], axis=0)
+        return np.asarray(np.mean([h.proba_from_decision(df[h.rows]) for h in folds], axis=0))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         if isinstance(texts, str):

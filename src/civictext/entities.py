@@ -28,7 +28,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
-from spacy.util import minibatch
+from spacy.util import minibatch, registry
+from thinc.api import fix_random_seed
 
 from .errors import ArtifactError, InputError
 from .gazetteer import AdminGazetteer, OfficeTable, load_admin_gazetteer, load_offices
@@ -92,7 +93,7 @@ class JiebaSpacyTokenizer:
         return {"backend": self.segmenter.backend, "hmm": self.segmenter.hmm}
 
 
-@spacy.registry.tokenizers("civictext.JiebaTokenizer.v1")
+@registry.tokenizers("civictext.JiebaTokenizer.v1")  # type: ignore[untyped-decorator]
 def create_jieba_tokenizer(backend: str = "auto", hmm: bool = False) -> Callable[[Language], JiebaSpacyTokenizer]:
     """Registered tokenizer factory: ``[nlp.tokenizer] @tokenizers = "civictext.JiebaTokenizer.v1"``."""
 
@@ -452,7 +453,7 @@ def train_entity_model(
     """Train the statistical ``ner`` component on entity examples; returns the pipeline and a report."""
     if not train:
         raise InputError("no entity training examples")
-    spacy.util.fix_random_seed(seed)
+    fix_random_seed(seed)
     nlp = build_blank(backend=backend, hmm=hmm)
     ner = nlp.add_pipe("ner")
     for label in ENTITY_TYPES:
@@ -464,7 +465,7 @@ def train_entity_model(
     for epoch in range(epochs):
         rng.shuffle(examples)
         losses: dict[str, float] = {}
-        for batch in minibatch(examples, size=16):
+        for batch in minibatch(examples, size=16):  # type: ignore[no-untyped-call]
             nlp.update(batch, drop=dropout, sgd=optimizer, losses=losses)
         losses_by_epoch.append(round(float(losses.get("ner", 0.0)), 2))
         if log:

@@ -153,13 +153,14 @@ class Analyzer:
         slots: list[AnalysisRecord | RejectedRecord | TextInput] = []
 
         def flush() -> Iterator[AnalysisRecord | RejectedRecord]:
+            done: Iterator[AnalysisRecord]
             if batch:
                 texts = [b.text for b in batch]
                 proba = self.model.classifier.predict_proba(texts)
                 ents = self.extractor.extract_many(texts) if self.entities else [[] for _ in texts]
                 done = iter(self._record(b, p, tuple(e)) for b, p, e in zip(batch, proba, ents, strict=True))
             else:
-                done = iter(())
+                done = iter([])
             for slot in slots:
                 yield next(done) if isinstance(slot, TextInput) else slot
             batch.clear()

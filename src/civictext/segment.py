@@ -292,7 +292,7 @@ class Segmenter:
 
     @property
     def dict_paths(self) -> tuple[str, ...]:
-        paths = (str(packaged_dict_path()),) if self.governance_dict else ()
+        paths: tuple[str, ...] = (str(packaged_dict_path()),) if self.governance_dict else ()
         if self.places_dict:
             paths += (str(packaged_dict_path(PLACES_DICT)),)
         return paths + self.user_dicts

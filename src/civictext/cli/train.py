@@ -183,13 +183,14 @@ def evaluate_cli(
     if task != "classify":
         raise ConfigError(f"invalid value for --task: {task!r}; allowed: ['classify', 'entities']")
     from ..artifacts import load_model
-    from ..classify import evaluate_classifier
+    from ..classify import TextClassifier, evaluate_classifier
 
     loaded = load_model(resolve_model_dir(model))
     records, report = read_labelled(data, fmt=_check_format(fmt), strict=strict)
     report_reads(report)
     if not records:
         raise InputError("no usable records to evaluate in " + ", ".join(map(str, data)))
+    assert isinstance(loaded.classifier, TextClassifier)  # load_model without compiled=True
     metrics = evaluate_classifier(loaded.classifier, records)
     metrics["model"] = loaded.version
     metrics["rejected"] = report.rejected
