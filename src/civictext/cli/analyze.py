@@ -35,9 +35,11 @@ def analyze_cli(
     as_json: bool = typer.Option(False, "--json", help="Print JSON Lines, one analysis record per file."),
     top: int = typer.Option(3, "--top", min=1, help="Candidate labels shown per file."),
 ) -> None:
-    """Analyse text files (a complaint, a newspaper page...) and print one record per file."""
+    """Analyse text files (a complaint, a newspaper page...): category, entities and route, one record per file."""
     # fmt: on
-    analyzer = Analyzer.load(model)
+    from ..routing import load_routing_table
+
+    analyzer = Analyzer.load(model, routes=load_routing_table())
     ok = rejected = 0
     for result in analyzer.analyze_many(_read_file(p) for p in files):
         if isinstance(result, RejectedRecord):
@@ -61,4 +63,18 @@ def _print(rec: AnalysisRecord, top: int) -> None:
     typer.echo(f"   category   {rec.category} ({rec.category_name}), confidence {rec.confidence:.3f}")
     others = ", ".join(f"{ls.label} {ls.score:.3f}" for ls in rec.labels[1:top])
     typer.echo(f"   next       {others}")
+    if len(rec.predicted_labels) > 1:
+        typer.echo(f"   labels     {', '.join(rec.predicted_labels)}")
+    by_type: dict[str, list[str]] = {}
+    for e in rec.entities:
+        by_type.setdefault(e.type, [])
+        if e.text not in by_type[e.type]:
+            by_type[e.type].append(e.text)
+    for etype, texts in by_type.items():
+        more = f" (+{len(texts) - 8} more)" if len(texts) > 8 else ""
+        typer.echo(f"   {etype:<10} {'、'.join(texts[:8])}{more}")
+    if rec.route:
+        r = rec.route
+        review = "needs review" if r["needs_review"] else "no review"
+        typer.echo(f"   route      {r['office']['name']} ({r['priority']}, {review})")
     typer.echo(f"   model      {rec.model.get('version')}")
