@@ -1,0 +1,159 @@
+"""Batch tagging: planted bad records, counts, encodings, workers, resume, page splitting."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from civictext.batch import decode_text, tag
+from civictext.cli import app
+from civictext.errors import InputError
+from civictext.pages import split_page
+
+from .conftest import ROOT, shared_file
+
+PAGE = (ROOT / "examples" / "newspaper-page.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture()
+def archive(tmp_path: Path) -> Path:
+    d = tmp_path / "archive"
+    d.mkdir()
+    good = [{"id": f"g{i}", "text": t, "date": "2024-07-0" + str(i)} for i, t in
+            enumerate(["小区停水三天了", "楼上漏水邻居不管，请社区调解", "托育机构收费太高"], 1)]  # fmt: skip
+    lines = [json.dumps(r, ensure_ascii=False).encode() for r in good]
+    lines += [b"{not json", json.dumps({"id": "e", "text": "  "}).encode(), json.dumps({"id": "n", "text": 7}).encode(),
+              b'{"id": "u", "text": "\xff\xfe"}']  # fmt: skip
+    (d / "messages.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    with gzip.open(d / "more.jsonl.gz", "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "z", "text": "公交车站台坏了"}, ensure_ascii=False) + "\n")
+    (d / "table.csv").write_text("id,text\nc1,自来水发黄\nc2,\n", encoding="utf-8")
+    (d / "page-utf8.txt").write_text(PAGE, encoding="utf-8")
+    (d / "page-bom.txt").write_bytes(b"\xef\xbb\xbf" + "株洲市停水\n本报讯（记者 王磊）昨日停水。\n".encode())
+    (d / "page-gbk.txt").write_bytes("芦淞区停水\n本报讯（记者 王磊）昨日停水。\n".encode("gb18030"))
+    (d / "page-big5.txt").write_bytes("臺北市停水\n本報訊（記者 王磊）昨日停水。\n".encode("big5"))
+    (d / "broken.txt").write_bytes(b"\x80\x81\xff\xfe garbage \xff")
+    (d / "empty.txt").write_text("  \n", encoding="utf-8")
+    return d
+
+
+def _records(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_counts_add_up_and_nothing_is_lost(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    s = tag([str(archive)], out, entities=False, chunk_size=3)
+    recs = _records(out)
+    errors = _records(tmp_path / "out.jsonl.errors.jsonl")
+    assert s.read == s.written + s.rejected
+    assert len(recs) == s.written and len(errors) == s.rejected
+    assert s.rejected == 7 and dict(s.reasons) == {"E_JSON": 1, "E_EMPTY": 3, "E_FIELD": 1, "E_ENCODING": 2}
+    by_source = {(e["source"].split("/")[-1], e["line"]): e["code"] for e in errors}
+    assert by_source[("messages.jsonl", 4)] == "E_JSON" and by_source[("messages.jsonl", 7)] == "E_ENCODING"
+    assert by_source[("table.csv", 3)] == "E_EMPTY" and by_source[("broken.txt", None)] == "E_ENCODING"
+    ids = {r["id"] for r in recs}
+    assert {"g1", "g2", "g3", "z", "c1"} <= ids
+    carried = next(r for r in recs if r["id"] == "g1")
+    assert carried["meta"]["date"] == "2024-07-01" and carried["meta"]["line"] == 1
+    encodings = {Path(r["meta"]["source"]).name: r["meta"].get("encoding") for r in recs if "encoding" in r["meta"]}
+    assert encodings == {"page-utf8.txt": "utf-8", "page-bom.txt": "utf-8-sig", "page-gbk.txt": "gb18030",
+                         "page-big5.txt": "big5"}  # fmt: skip
+    gbk = next(r for r in recs if r["meta"]["source"].endswith("page-gbk.txt"))
+    assert gbk["meta"]["title"] == "芦淞区停水"
+    assert not list(tmp_path.glob("out.jsonl.partial")) and not list(tmp_path.glob("*.state.json"))
+
+
+def test_decoding() -> None:
+    assert decode_text("停水".encode("gb18030")) == ("停水", "gb18030")
+    assert decode_text("停水".encode()) == ("停水", "utf-8")
+    assert decode_text("臺北市停水了".encode("big5")) == ("臺北市停水了", "big5")
+    with pytest.raises(InputError, match="offset 0"):
+        decode_text(b"\x80\xff\xff")
+
+
+def test_listing_is_its_own_item_tagged_other_and_offsets_index_the_page(tmp_path: Path) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    tag([str(page)], out, entities=True, chunk_size=4)
+    recs = _records(out)
+    kinds = [r["meta"]["kind"] for r in recs]
+    assert kinds.count("listing") == 1 and kinds.count("article") >= 5
+    listing = next(r for r in recs if r["meta"]["kind"] == "listing")
+    assert listing["category"] == "other" and listing["meta"]["category_rule"] == "listing"
+    for r in recs:
+        for para in r["meta"]["paragraphs"]:
+            assert PAGE[para["start"] : para["end"]].strip() == PAGE[para["start"] : para["end"]]
+        assert r["route"] is not None
+    water = next(r for r in recs if "二次供水" in r["meta"]["title"])
+    assert water["category"] == "water_supply"
+
+
+def test_page_split_roles() -> None:
+    items = split_page(PAGE)
+    first = items[0].to_dict(PAGE)
+    roles = [p["role"] for p in first["paragraphs"]]
+    assert "editor_note" in roles and "caption" in roles and "continuation" in roles and "byline" in roles
+    assert first["bylines"][0].startswith("本报讯")
+    assert any(it.folded for it in items), "the pull-quote repeated by the layout is folded"
+
+
+def test_two_workers_give_the_same_records(archive: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    tag([str(archive)], one, entities=False, chunk_size=2, workers=1)
+    tag([str(archive)], two, entities=False, chunk_size=2, workers=2)
+    assert _records(one) == _records(two)
+
+
+def test_resume_continues_without_duplicates_or_losses(archive: Path, tmp_path: Path) -> None:
+    full, part = tmp_path / "full.jsonl", tmp_path / "part.jsonl"
+    tag([str(archive)], full, entities=False, chunk_size=2)
+    s1 = tag([str(archive)], part, entities=False, chunk_size=2, stop_after_chunks=2)
+    assert not part.exists(), "an interrupted run must not leave something that looks complete"
+    with open(tmp_path / "part.jsonl.partial", "a", encoding="utf-8") as fh:
+        fh.write('{"half a record')  # a crash in the middle of a write
+    s2 = tag([str(archive)], part, entities=False, chunk_size=2, resume=True)
+    assert s2.resumed_chunks == 2 and s1.read < s2.read
+    assert _records(part) == _records(full)
+    with pytest.raises(InputError, match="differ"):
+        tag([str(archive)], part, entities=False, chunk_size=3, stop_after_chunks=1)
+        tag([str(archive)], part, entities=False, chunk_size=2, resume=True)
+
+
+def test_csv_output_and_cli_summary(archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    res = CliRunner().invoke(app, ["tag", str(archive), "--out", str(out), "--workers", "1", "--no-entities"])
+    assert res.exit_code == 0, res.stderr
+    assert "records read" in res.stderr and "7 rejected" in res.stderr
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("id,source,line,article_index,title,category,confidence")
+    res = CliRunner().invoke(app, ["tag", str(tmp_path / "nothing-here"), "--out", str(out)])
+    assert res.exit_code == 2 and "input not found" in res.stderr
+
+
+@pytest.mark.shared
+def test_real_newspaper_page_is_split_into_articles() -> None:
+    page = shared_file("../seeds/zhuzhou-daily-page.txt").read_text(encoding="utf-8")
+    items = split_page(page)
+    titles = [it.title(page) for it in items]
+    assert len(items) >= 6 and any("手足口病" in t for t in titles) and any("托育" in t for t in titles)
+    assert sum(len(it.folded) for it in items) >= 5  # the layout repeats a block of paragraphs
+
+
+def test_parquet_in_and_out(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "p1", "body": "小区停水了"}, {"id": "p2", "body": ""}]), src)
+    out = tmp_path / "out.parquet"
+    s = tag([str(src)], out, entities=False, text_field="body")
+    assert (s.read, s.written, s.rejected) == (2, 1, 1)
+    rows = pq.read_table(out).to_pylist()
+    assert rows[0]["id"] == "p1" and rows[0]["category"] == "water_supply"
+    assert json.loads(rows[0]["record"])["meta"]["source"].endswith("in.parquet")
