@@ -157,3 +157,45 @@ def test_parquet_in_and_out(tmp_path: Path) -> None:
     rows = pq.read_table(out).to_pylist()
     assert rows[0]["id"] == "p1" and rows[0]["category"] == "water_supply"
     assert json.loads(rows[0]["record"])["meta"]["source"].endswith("in.parquet")
+
+
+def test_report_tables_and_charts(tmp_path: Path) -> None:
+    from civictext.report import write_report
+
+    rows = [
+        {"id": "1", "text": "株洲市芦淞区锦绣江山小区停水三天了", "date": "2024-05-03"},
+        {"id": "2", "text": "芦淞区建设路小区又停水了，水压太低", "date": "2024-06-11"},
+        {"id": "3", "text": "长沙市岳麓区某幼儿园收费太高，孩子入学难", "published": "2024年6月20日"},
+        {"id": "4", "text": "邻居装修噪音太大，请社区调解"},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    tagged = tmp_path / "tagged.jsonl"
+    tag([str(src)], tagged)
+    s = write_report(tagged, tmp_path / "rep")
+    assert s["records"] == 4
+    assert dict(s["by_district"])["湖南省›株洲市›芦淞区"] == 2
+    assert set(s["by_month"]) == {"2024-05", "2024-06"}
+    for name in ("by_category.csv", "by_district.csv", "by_month.csv", "top_entities.csv", "report.md"):
+        assert (tmp_path / "rep" / name).is_file()
+    assert set(s["charts"]) == {"categories_over_time.png", "category_district_heatmap.png"}
+    assert (tmp_path / "rep" / "categories_over_time.png").read_bytes()[:4] == b"\x89PNG"
+    res = CliRunner().invoke(app, ["report", str(tagged), "--out-dir", str(tmp_path / "rep2")])
+    assert res.exit_code == 0 and "4 records" in res.stdout
+
+
+def test_dask_engine_on_a_local_cluster_equals_the_local_engine(archive: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed", reason="the dask extra is part of the test extra")
+    from civictext.batch import tag_dask
+
+    local = tmp_path / "local.jsonl"
+    s_local = tag([str(archive)], local, entities=True, chunk_size=3)
+    s_dask = tag_dask([str(archive)], tmp_path / "dask", entities=True, chunk_size=3, n_workers=2)
+    parts = sorted((tmp_path / "dask").glob("part-*.jsonl"))
+    dask_records = [json.loads(x) for p in parts for x in p.read_text(encoding="utf-8").splitlines()]
+    assert dask_records == _records(local)
+    errors = sorted((tmp_path / "dask").glob("errors-*.jsonl"))
+    assert sum(len(p.read_text(encoding="utf-8").splitlines()) for p in errors) == s_dask.rejected
+    assert (s_dask.read, s_dask.written, s_dask.rejected) == (s_local.read, s_local.written, s_local.rejected)
+    with pytest.raises(InputError, match="already holds partitions"):
+        tag_dask([str(archive)], tmp_path / "dask")

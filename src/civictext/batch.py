@@ -484,3 +484,126 @@ def tag(
     state_path.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+# -- Dask engine -------------------------------------------------------------------------------
+
+
+def _dask_tag_file(
+    index: int,
+    path: str,
+    out_dir: str,
+    text_field: str,
+    split_pages: bool | None,
+    model_dir: str | None,
+    routes: str | None,
+    entities: bool,
+    chunk_size: int,
+) -> dict[str, Any]:
+    """Tag one input file on a Dask worker into ``part-<index>.jsonl`` (+ errors); returns counts only."""
+    if _ANALYZER is None:  # the worker plugin loads it once per worker; this is a fallback
+        _init_worker(model_dir, routes, entities)
+    out = Path(out_dir)
+    summary = TagSummary()
+    part = out / f"part-{index:05d}.jsonl"
+    err = out / f"errors-{index:05d}.jsonl"
+    tmp_part, tmp_err = part.with_suffix(".jsonl.tmp"), err.with_suffix(".jsonl.tmp")
+    with open(tmp_part, "w", encoding="utf-8") as fout, open(tmp_err, "w", encoding="utf-8") as ferr:
+        for chunk in _chunks(iter_units(Path(path), text_field=text_field, split_pages=split_pages), chunk_size):
+            results = iter(_tag_chunk([u for u in chunk if isinstance(u, Unit)]))
+            for item in chunk:
+                summary.read += 1
+                if isinstance(item, Reject):
+                    summary.rejected += 1
+                    summary.reasons[item.code] += 1
+                    ferr.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+                    continue
+                res = next(results)
+                if res["ok"]:
+                    summary.written += 1
+                    fout.write(json.dumps(res["record"], ensure_ascii=False) + "\n")
+                else:
+                    summary.rejected += 1
+                    summary.reasons[res["reject"]["code"]] += 1
+                    ferr.write(json.dumps(res["reject"], ensure_ascii=False) + "\n")
+    os.replace(tmp_part, part)
+    os.replace(tmp_err, err)
+    return summary.to_dict()
+
+
+def tag_dask(
+    inputs: list[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    scheduler: str | None = None,
+    model_dir: str | None = None,
+    routes: str | None = None,
+    text_field: str = "text",
+    split_pages: bool | None = None,
+    entities: bool = True,
+    chunk_size: int = 64,
+    n_workers: int = 2,
+) -> TagSummary:
+    """Tag on a Dask cluster: one task per input file, each writing its own partition
+    (``part-NNNNN.jsonl`` and ``errors-NNNNN.jsonl`` in ``out_dir``); only counts return to the
+    client, so the data never passes through one process. Without ``scheduler`` a
+    ``LocalCluster`` of ``n_workers`` processes is started. Each worker loads the model once
+    (a worker plugin). Workers need civictext installed and read access to the inputs, the
+    model directory and ``out_dir`` (a shared file system).
+    """
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--engine dask needs dask.distributed (pip install 'civictext[dask]')") from None
+    dist: Any = distributed  # distributed is only partly typed
+
+    class LoadModel(distributed.WorkerPlugin):
+        name = "civictext-load-model"
+
+        def setup(self, worker: Any) -> None:
+            _init_worker(model_dir, routes, entities)
+
+    paths = expand_inputs(inputs)
+    out = Path(out_dir)
+    if out.exists() and any(out.glob("part-*.jsonl")):
+        raise InputError(f"{out} already holds partitions; choose an empty --out directory")
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    cluster = None if scheduler else dist.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)  # fmt: skip
+    client = dist.Client(scheduler or cluster)
+    try:
+        client.register_plugin(LoadModel())
+        futures = [
+            client.submit(
+                _dask_tag_file,
+                i,
+                str(p),
+                str(out),
+                text_field,
+                split_pages,
+                model_dir,
+                routes,
+                entities,
+                chunk_size,
+                pure=False,
+            )  # fmt: skip
+            for i, p in enumerate(paths)
+        ]
+        parts = client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    summary = TagSummary()
+    for d in parts:
+        summary.read += d["read"]
+        summary.written += d["written"]
+        summary.rejected += d["rejected"]
+        summary.reasons.update(d["rejected_by_reason"])
+    assert summary.read == summary.written + summary.rejected
+    (out / "_SUCCESS.json").write_text(
+        json.dumps({"inputs": [str(p) for p in paths], **summary.to_dict()}), encoding="utf-8"
+    )
+    summary.seconds = time.perf_counter() - t0
+    return summary

@@ -51,6 +51,8 @@ def tag_cli(
     routes: Path = typer.Option(None, "--routes", help="Routing table (TOML).", dir_okay=False),
     model: Path = ModelOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the final summary as JSON."),
+    engine: str = typer.Option("local", "--engine", help="local (worker processes) or dask (partitioned output in --out as a folder)."),  # noqa: E501
+    scheduler: str = typer.Option(None, "--scheduler", help="With --engine dask: address of an existing scheduler (default: a LocalCluster)."),  # noqa: E501
     stop_after_chunks: int = typer.Option(None, "--stop-after-chunks", hidden=True),
 ) -> None:
     """Tag archives: one analysis record per article or input record, with provenance.
@@ -59,8 +61,22 @@ def tag_cli(
     their source and line; the summary always satisfies read = written + rejected.
     """
     # fmt: on
-    from ..batch import tag
+    from ..batch import tag, tag_dask
+    from ..errors import ConfigError
 
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"invalid value for --engine: {engine!r}; allowed: local, dask")
+    if engine == "dask":
+        summary = tag_dask(
+            inputs, out, scheduler=scheduler, model_dir=None if model is None else str(model),
+            routes=None if routes is None else str(routes), text_field=text_field, split_pages=split_pages,
+            entities=entities, chunk_size=chunk_size, n_workers=workers,
+        )  # fmt: skip
+        if as_json:
+            emit_json(summary.to_dict())
+        typer.echo(f"tag (dask): {summary.read} records read, {summary.written} written, {summary.rejected} rejected "
+                   f"in {summary.seconds:.1f} s → {out}/part-*.jsonl", err=True)  # fmt: skip
+        return
     update, close = _progress_printer()
     t0 = time.perf_counter()
     try:
