@@ -96,14 +96,22 @@ def candidates() -> None:
 
     train, dev, _ = load_corpus_split(ROOT / "corpus")
     src = DATA / "teddycup2020-messages" / "train.jsonl"
-    real = join_hand_labels(ROOT / "corpus" / "teddycup2020_labels.tsv", src, expected_sha256=TEDDYCUP_SHA256) if src.is_file() else []
+    real = (
+        join_hand_labels(ROOT / "corpus" / "teddycup2020_labels.tsv", src, expected_sha256=TEDDYCUP_SHA256)
+        if src.is_file()
+        else []
+    )
     cands = {
-        "word 1-2 + char 1-3 (min_df 1), C=0.5 (first version)": ClassifierConfig(C=0.5, features=FeatureConfig(char_ngram=(1, 3), min_df=1)),
+        "word 1-2 + char 1-3 (min_df 1), C=0.5 (first version)": ClassifierConfig(
+            C=0.5, features=FeatureConfig(char_ngram=(1, 3), min_df=1)
+        ),
         "word 1-2 + char 1-2 (min_df 1), C=1": ClassifierConfig(features=FeatureConfig(min_df=1)),
         "word 1-2 + char 1-3 (min_df 2), C=0.5": ClassifierConfig(C=0.5, features=FeatureConfig(char_ngram=(1, 3))),
         "word 1-2 + char 1-2 (min_df 2), C=1 (default)": ClassifierConfig(),
         "default, single-label (multilabel off)": ClassifierConfig(multilabel="off"),
-        "default features, logistic regression C=10, no calibration": ClassifierConfig(classifier="logreg", C=10.0, calibration="none"),
+        "default features, logistic regression C=10, no calibration": ClassifierConfig(
+            classifier="logreg", C=10.0, calibration="none"
+        ),
         "char 1-2 only (min_df 2), C=1": ClassifierConfig(features=FeatureConfig(word_ngram=None)),
     }
     print(f"corpus: {len(train)} train / {len(dev)} dev texts; real messages: {len(real)}")

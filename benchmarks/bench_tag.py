@@ -29,7 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def make_archive(workdir: Path, mb: float, files: int = 20) -> tuple[list[Path], list[str]]:
-    texts = [json.loads(x)["text"] for f in sorted((ROOT / "corpus" / "texts").glob("*.jsonl")) for x in f.read_text(encoding="utf-8").splitlines()]
+    texts = [
+        json.loads(x)["text"]
+        for f in sorted((ROOT / "corpus" / "texts").glob("*.jsonl"))
+        for x in f.read_text(encoding="utf-8").splitlines()
+    ]
     target = int(mb * 1e6)
     workdir.mkdir(parents=True, exist_ok=True)
     paths = [workdir / f"archive-{i:02d}.jsonl" for i in range(files)]
@@ -37,7 +41,9 @@ def make_archive(workdir: Path, mb: float, files: int = 20) -> tuple[list[Path],
     size, n, out_texts = 0, 0, []
     while size < target:
         t = texts[n % len(texts)]
-        handles[n % files].write(json.dumps({"id": f"r{n}", "text": t, "date": f"2024-{n % 12 + 1:02d}-01"}, ensure_ascii=False) + "\n")
+        handles[n % files].write(
+            json.dumps({"id": f"r{n}", "text": t, "date": f"2024-{n % 12 + 1:02d}-01"}, ensure_ascii=False) + "\n"
+        )
         out_texts.append(t)
         size += len(t.encode("utf-8"))
         n += 1
@@ -85,7 +91,9 @@ def main(mb: float = 100.0, entity_mb: float = 5.0, workdir: Path = Path("/tmp/c
     rows.append(("bare jieba.lcut, entity subset", base_small, small_mb, len(small_texts), base_small, None))
     for w in (1, 2):
         secs, rss = run_tag([*small, "--out", str(workdir / f"full-{w}.jsonl"), "--workers", str(w)])
-        rows.append((f"tag (classify + entities + route), {w} worker(s)", secs, small_mb, len(small_texts), base_small, rss))
+        rows.append(
+            (f"tag (classify + entities + route), {w} worker(s)", secs, small_mb, len(small_texts), base_small, rss)
+        )
     secs, rss = run_tag([*small, "--out", str(workdir / "dask"), "--engine", "dask", "--workers", "2"])
     rows.append(("tag --engine dask (LocalCluster, 2 workers)", secs, small_mb, len(small_texts), base_small, rss))
     print("| run | seconds | records/s | MB/s | speed vs bare jieba.lcut on the same texts | peak RSS (MB) |")

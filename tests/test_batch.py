@@ -199,3 +199,26 @@ def test_dask_engine_on_a_local_cluster_equals_the_local_engine(archive: Path, t
     assert (s_dask.read, s_dask.written, s_dask.rejected) == (s_local.read, s_local.written, s_local.rejected)
     with pytest.raises(InputError, match="already holds partitions"):
         tag_dask([str(archive)], tmp_path / "dask")
+
+
+def test_progress_callbacks_and_estimated_total(archive: Path, tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    totals: list[int] = []
+    s = tag([str(archive)], tmp_path / "o.jsonl", entities=False, chunk_size=2,
+            progress=lambda r, w, t: seen.append((r, w)), on_total=totals.append)  # fmt: skip
+    assert totals and totals[0] >= 10
+    assert seen[-1] == (s.read, s.written) and [r for r, _ in seen] == sorted(r for r, _ in seen)
+
+
+def test_progress_bar_on_a_terminal(archive: Path, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("script") is None:
+        pytest.skip("needs util-linux `script` to give the command a terminal")
+    cmd = f"{sys.executable} -m civictext tag {archive} --out {tmp_path / 't.jsonl'} --workers 1 --no-entities"
+    proc = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout
+    assert "rec/s" in proc.stdout or "rec]" in proc.stdout  # tqdm's bar with throughput
+    assert "records read" in proc.stdout

@@ -114,6 +114,32 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return out
 
 
+def estimate_records(paths: list[Path]) -> int:
+    """A quick estimate of the records to tag (for progress and ETA): non-blank lines of
+    JSON Lines and CSV (minus headers), rows of Parquet, and 6 articles per text page."""
+    total = 0
+    for p in paths:
+        suffix = _base_suffix(p)
+        if suffix in _TEXT_SUFFIXES:
+            total += 6
+        elif suffix == ".parquet":
+            try:
+                import pyarrow.parquet as pq
+
+                total += pq.ParquetFile(p).metadata.num_rows
+            except Exception:  # an unreadable file is reported when it is read
+                total += 1
+        else:
+            opener = gzip.open if p.name.endswith(".gz") else open
+            try:
+                with opener(p, "rb") as fh:
+                    lines = sum(1 for line in fh if line.strip())
+            except OSError:
+                lines = 1
+            total += max(lines - (1 if suffix == ".csv" else 0), 0)
+    return total
+
+
 def _read_bytes(path: Path) -> bytes:
     if path.name.endswith(".gz"):
         with gzip.open(path, "rb") as fh:
@@ -368,6 +394,7 @@ def tag(
     entities: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
     stop_after_chunks: int | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> TagSummary:
     """Tag every article/record of ``inputs`` into ``out``; see the module docstring.
 
@@ -383,6 +410,8 @@ def tag(
     ]  # fmt: skip
     if not paths:
         raise InputError("no input files (besides the output itself)")
+    if on_total is not None:
+        on_total(estimate_records(paths))
     partial = out_path.with_name(out_path.name + ".partial")
     errors_partial = out_path.with_name(out_path.name + ".errors.jsonl.partial")
     state_path = out_path.with_name(out_path.name + ".state.json")

@@ -12,27 +12,49 @@ import typer
 from ._util import ModelOpt, app, emit_json, handle_errors
 
 
-def _progress_printer() -> tuple[object, object]:
+def _progress_printer() -> tuple[object, object, object]:
+    """(update, close, set_total): a tqdm bar with throughput and ETA on a terminal, else a log
+    line every 5 s (records, throughput, ETA against the estimated total)."""
+    total = [0]
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(unit="rec", file=sys.stderr, dynamic_ncols=True)
+        import shutil
+
+        # a pty may report a 0×0 screen, and tqdm hides bars below the last row: give it a size
+        size = shutil.get_terminal_size((100, 20))
+        bar = tqdm(unit="rec", file=sys.stderr, ncols=max(size.columns, 60), nrows=max(size.lines, 5), mininterval=0.2)
         last = [0]
 
+        def set_total(n: int) -> None:
+            bar.total = n
+            bar.refresh()
+
         def update(read: int, written: int, secs: float) -> None:
+            if read > (bar.total or 0):
+                bar.total = read
             bar.update(read - last[0])
             last[0] = read
             bar.set_postfix(written=written)
 
-        return update, bar.close
+        return update, bar.close, set_total
     state = {"t": 0.0}
+
+    def set_total_log(n: int) -> None:
+        total[0] = n
 
     def log(read: int, written: int, secs: float) -> None:
         if secs - state["t"] >= 5:
             state["t"] = secs
-            typer.echo(f"tag: {read} records read, {written} written, {read / max(secs, 1e-9):.1f} records/s", err=True)
+            rate = read / max(secs, 1e-9)
+            eta = max(total[0] - read, 0) / rate if rate else 0
+            typer.echo(
+                f"tag: {read}/{max(total[0], read)} records (estimated), {written} written, {rate:.1f} records/s, "
+                f"ETA {eta:.0f} s",
+                err=True,
+            )
 
-    return log, lambda: None
+    return log, lambda: None, set_total_log
 
 
 # fmt: off
@@ -77,13 +99,14 @@ def tag_cli(
         typer.echo(f"tag (dask): {summary.read} records read, {summary.written} written, {summary.rejected} rejected "
                    f"in {summary.seconds:.1f} s → {out}/part-*.jsonl", err=True)  # fmt: skip
         return
-    update, close = _progress_printer()
+    update, close, set_total = _progress_printer()
     t0 = time.perf_counter()
     try:
         summary = tag(
             inputs, out, model_dir=None if model is None else str(model), routes=None if routes is None else str(routes),
             fmt=fmt, text_field=text_field, split_pages=split_pages, workers=workers, chunk_size=chunk_size,
             resume=resume, entities=entities, progress=update, stop_after_chunks=stop_after_chunks,  # type: ignore[arg-type]
+            on_total=set_total,  # type: ignore[arg-type]
         )  # fmt: skip
     finally:
         close()  # type: ignore[operator]
