@@ -7,7 +7,20 @@ turns it into a one-line message and exit code 2 (usage and input errors).
 
 from __future__ import annotations
 
-from . import analyze, classify, experiment, extract, keywords, report, route, segment, tag, train, trust  # noqa: F401  (commands register on import)
+from . import (  # noqa: F401  (commands register on import)
+    analyze,
+    classify,
+    convert,
+    experiment,
+    extract,
+    keywords,
+    report,
+    route,
+    segment,
+    tag,
+    train,
+    trust,
+)
 from ._util import app
 
 
