@@ -62,3 +62,22 @@ def test_shipped_configs_parse() -> None:
             assert "shared" in str(exc) or "matches no file" in str(exc)
             continue
         assert exp.variants
+
+
+def test_search_expands_variants(tmp_path: Path) -> None:
+    exp = load_experiment(ROOT / "experiments" / "corpus-search.toml")
+    assert len(exp.variants) == 6
+    names = [n for n, _ in exp.variants]
+    cfg = dict(exp.variants)["svc[C=2.0,features.char_ngram=[1, 3]]"]
+    assert cfg.C == 2.0 and cfg.features.char_ngram == (1, 3) and len(set(names)) == 6
+    bad = tmp_path / "s.toml"
+    bad.write_text(
+        '[data]\ntrain = ["../*.toml"]\n[[variant]]\nname = "a"\n[search]\nparams = { colour = ["red"] }\n',
+        encoding="utf-8",
+    )
+    (tmp_path.parent / "x.toml").write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a ClassifierConfig field"):
+        load_experiment(bad)
+    bad.write_text('[data]\ntrain = ["../*.toml"]\n[[variant]]\nname = "a"\n[search]\nmethod = "random"\nn_iter = 2\n'
+                   'params = { C = [0.1, 1.0, 10.0] }\n', encoding="utf-8")  # fmt: skip
+    assert len(load_experiment(bad).variants) == 2

@@ -16,6 +16,10 @@ An experiment is a TOML file::
     test_size = 0.2                       # holdout without dev files
     learning_curve = [0.25, 0.5, 1.0]     # fractions of the training part
 
+    [search]                              # optional: every variant × every candidate
+    method = "grid"                       # or "random" with n_iter
+    params = { C = [0.5, 1.0, 2.0], "features.char_ngram" = [[1, 2], [1, 3]] }
+
     [[variant]]
     name = "default"                      # every other key is a ClassifierConfig field
 
@@ -101,6 +105,8 @@ def load_experiment(path: str | Path) -> Experiment:
         if "features" in v:
             v["features"] = _none_for_empty(dict(v["features"]))
         variants.append((name, ClassifierConfig.from_dict(v)))
+    if "search" in raw:
+        variants = _expand_search(p, variants, raw["search"], int(raw.get("seed", 0)))
     if not variants:
         raise ConfigError(f"{p}: no [[variant]] to run")
     train = files("train")
@@ -120,6 +126,41 @@ def load_experiment(path: str | Path) -> Experiment:
         save_model=bool(raw.get("save_model", False)),
         raw=raw,
     )
+
+
+def _expand_search(
+    path: Path, variants: list[tuple[str, ClassifierConfig]], search: dict[str, Any], seed: int
+) -> list[tuple[str, ClassifierConfig]]:
+    """Every variant × every candidate of ``[search]`` (scikit-learn's ParameterGrid or
+    ParameterSampler over ClassifierConfig fields; ``features.x`` reaches feature settings)."""
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    params = search.get("params")
+    if not isinstance(params, dict) or not params:
+        raise ConfigError(f"{path}: [search] needs a 'params' table of lists")
+    grid = {k: [None if v == [] else v for v in vals] for k, vals in params.items()}
+    method = search.get("method", "grid")
+    if method == "grid":
+        candidates = list(ParameterGrid(grid))
+    elif method == "random":
+        candidates = list(ParameterSampler(grid, n_iter=int(search.get("n_iter", 10)), random_state=seed))
+    else:
+        raise ConfigError(f"{path}: search.method must be 'grid' or 'random', got {method!r}")
+    out = []
+    for name, cfg in variants:
+        for cand in candidates:
+            d = cfg.to_dict()
+            for key, value in sorted(cand.items()):
+                target = d
+                *parents, leaf = key.split(".")
+                for part in parents:
+                    target = target[part]
+                if leaf not in target:
+                    raise ConfigError(f"{path}: search parameter {key!r} is not a ClassifierConfig field")
+                target[leaf] = value
+            label = ",".join(f"{k}={v}" for k, v in sorted(cand.items()))
+            out.append((f"{name}[{label}]", ClassifierConfig.from_dict(d)))
+    return out
 
 
 def _splits(
