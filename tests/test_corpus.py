@@ -114,3 +114,9 @@ def test_unlabelled_reading(tmp_path: Path) -> None:
     report = ReadReport()
     (rec,) = list(iter_records(path, labelled=False, report=report))
     assert rec.text == "只有文本" and rec.labels == ()
+
+
+def test_doccano_classification_export_reads_as_is(tmp_path: Path) -> None:
+    path = _write(tmp_path / "doccano.jsonl", [json.dumps({"id": 3, "text": "停水", "label": ["water_supply"]})])
+    (rec,), report = read_labelled([path])
+    assert rec.labels == ("water_supply",) and report.rejected == 0

@@ -5,6 +5,7 @@ Formats
 ``jsonl``
     One JSON object per line with ``text`` and ``label`` (a string) or ``labels`` (a
     list, primary first; multi-label), optional ``id``. Other fields are kept as meta.
+    doccano's text-classification export (``label`` as a list of strings) reads as is.
 ``csv``
     Columns ``text,label`` (optional ``id``; ``label`` may hold several labels joined by ``|``).
 ``thucnews``
@@ -137,6 +138,8 @@ def _labels_from(obj: dict[str, Any]) -> tuple[str, ...] | str:
     label = obj.get("label")
     if isinstance(label, str) and label.strip():
         return (label.strip(),)
+    if isinstance(label, list) and label and all(isinstance(x, str) and x for x in label):
+        return tuple(dict.fromkeys(label))  # doccano text classification: "label": ["a", "b"]
     if isinstance(label, int) and not isinstance(label, bool):
         return (str(label),)
     return "missing 'label' (a string) or 'labels' (a list)"

@@ -219,7 +219,10 @@ def run_experiment(
             test = dev if (exp.method == "holdout" and dev) else [records[i] for i in b]
             tasks.append((vname, k, cfg, train, test))
     t0 = time.perf_counter()
-    results = Parallel(n_jobs=jobs)(delayed(_job)(cfg, train, test) for _, _, cfg, train, test in tasks)
+    # joblib reports progress (tasks done, elapsed) on standard error
+    results = Parallel(n_jobs=jobs, verbose=10 if len(tasks) > 1 else 0)(
+        delayed(_job)(cfg, train, test) for _, _, cfg, train, test in tasks
+    )
     log(f"trained {len(tasks)} models in {time.perf_counter() - t0:.1f} s")
     metrics: dict[str, Any] = {"variants": {}}
     for vname, cfg in exp.variants:
