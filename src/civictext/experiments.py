@@ -295,10 +295,15 @@ def _write_variant_files(out: Path, vname: str, folds: list[Any], records: list[
         import matplotlib.pyplot as plt
     except ImportError:
         return
+    from matplotlib import font_manager
+
+    has_cjk = any(k in f.name for f in font_manager.fontManager.ttflist for k in ("CJK", "Hei", "Song", "WenQuanYi"))
+    # without a CJK font, Chinese label names would be boxes: number them (the JSON beside keeps the names)
+    ticks = labels if has_cjk or all(x.isascii() for x in labels) else [f"L{i + 1}" for i in range(len(labels))]
     fig, ax = plt.subplots(figsize=(max(5, len(labels) * 0.55), max(4, len(labels) * 0.5)))
     ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xticks(range(len(labels)), ticks, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), ticks, fontsize=7)
     for i in range(len(labels)):
         for j in range(len(labels)):
             if cm[i, j]:
