@@ -322,6 +322,28 @@ def _chunks(items: Iterator[Unit | Reject], size: int) -> Iterator[list[Unit | R
         yield chunk
 
 
+def _write_chunk(
+    chunk: list[Unit | Reject], results: list[dict[str, Any]], fout: Any, ferr: Any, summary: TagSummary
+) -> None:
+    """Write one chunk in input order: records to ``fout``, rejects (from reading or analysis) to
+    ``ferr``; count every input item exactly once."""
+    it = iter(results)
+    for item in chunk:
+        summary.read += 1
+        if isinstance(item, Reject):
+            reject = item.to_dict()
+        else:
+            res = next(it)
+            if res["ok"]:
+                summary.written += 1
+                fout.write(json.dumps(res["record"], ensure_ascii=False) + "\n")
+                continue
+            reject = res["reject"]
+        summary.rejected += 1
+        summary.reasons[reject["code"]] += 1
+        ferr.write(json.dumps(reject, ensure_ascii=False) + "\n")
+
+
 def _all_items(paths: list[Path], text_field: str, split_pages: bool | None) -> Iterator[Unit | Reject]:
     for p in paths:
         yield from iter_units(p, text_field=text_field, split_pages=split_pages)
@@ -472,22 +494,7 @@ def tag(
         with open(partial, "a", encoding="utf-8") as fout, open(errors_partial, "a", encoding="utf-8") as ferr:
             n_chunk = done_chunks
             for chunk, results_ in stream:
-                it = iter(results_)
-                for item in chunk:
-                    summary.read += 1
-                    if isinstance(item, Reject):
-                        summary.rejected += 1
-                        summary.reasons[item.code] += 1
-                        ferr.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-                        continue
-                    res = next(it)
-                    if res["ok"]:
-                        summary.written += 1
-                        fout.write(json.dumps(res["record"], ensure_ascii=False) + "\n")
-                    else:
-                        summary.rejected += 1
-                        summary.reasons[res["reject"]["code"]] += 1
-                        ferr.write(json.dumps(res["reject"], ensure_ascii=False) + "\n")
+                _write_chunk(chunk, results_, fout, ferr, summary)
                 fout.flush()
                 ferr.flush()
                 os.fsync(fout.fileno())
@@ -539,22 +546,7 @@ def _dask_tag_file(
     tmp_part, tmp_err = part.with_suffix(".jsonl.tmp"), err.with_suffix(".jsonl.tmp")
     with open(tmp_part, "w", encoding="utf-8") as fout, open(tmp_err, "w", encoding="utf-8") as ferr:
         for chunk in _chunks(iter_units(Path(path), text_field=text_field, split_pages=split_pages), chunk_size):
-            results = iter(_tag_chunk([u for u in chunk if isinstance(u, Unit)]))
-            for item in chunk:
-                summary.read += 1
-                if isinstance(item, Reject):
-                    summary.rejected += 1
-                    summary.reasons[item.code] += 1
-                    ferr.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
-                    continue
-                res = next(results)
-                if res["ok"]:
-                    summary.written += 1
-                    fout.write(json.dumps(res["record"], ensure_ascii=False) + "\n")
-                else:
-                    summary.rejected += 1
-                    summary.reasons[res["reject"]["code"]] += 1
-                    ferr.write(json.dumps(res["reject"], ensure_ascii=False) + "\n")
+            _write_chunk(chunk, _tag_chunk([u for u in chunk if isinstance(u, Unit)]), fout, ferr, summary)
     os.replace(tmp_part, part)
     os.replace(tmp_err, err)
     return summary.to_dict()
