@@ -17,6 +17,7 @@ from . import (  # noqa: F401  (commands register on import)
     report,
     route,
     segment,
+    serve,
     tag,
     train,
     trust,

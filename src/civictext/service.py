@@ -1,0 +1,307 @@
+"""The complaint-intake HTTP service (first part): submit, list, fetch and correct cases; Open311.
+
+FastAPI + SQLAlchemy (``civictext[service]``). One data-access layer serves SQLite (a file,
+WAL mode; the default) and any SQLAlchemy URL (PostgreSQL: ``postgresql+psycopg://...``).
+Every submitted case is stored with its analysis, the model version and the route; a
+dispatcher's correction is stored beside the original decision, never over it.
+
+Not built yet (see the routing issue): the status lifecycle and deadlines, duplicate
+detection, hot spots, the triage page, and the load and kill tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+MAX_TEXT_CHARS = 20_000
+TOKEN_ENV = "CIVICTEXT_TOKEN"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status: Mapped[str] = mapped_column(String(30), default="received")
+    category: Mapped[str] = mapped_column(String(80), index=True)
+    confidence: Mapped[float] = mapped_column(Float)
+    office_id: Mapped[str] = mapped_column(String(80), index=True)
+    priority: Mapped[str] = mapped_column(String(20))
+    needs_review: Mapped[bool] = mapped_column(Boolean, index=True)
+    districts: Mapped[str] = mapped_column(Text, default="")
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model_version: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Correction(Base):
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    category: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    office_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    by: Mapped[str] = mapped_column(String(120))
+    why: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+def make_engine(db: str) -> Any:
+    """SQLAlchemy engine for a file path (SQLite, WAL mode) or a database URL."""
+    url = db if "://" in db else f"sqlite:///{Path(db).resolve()}"
+    engine = create_engine(url, future=True)
+    if url.startswith("sqlite"):
+
+        @event.listens_for(engine, "connect")
+        def _wal(dbapi_conn: Any, _: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    Base.metadata.create_all(engine)
+    return engine
+
+
+class CaseIn(BaseModel):
+    text: str = Field(..., description="The complaint text.")
+    contact: str | None = Field(None, max_length=200)
+    location: str | None = Field(None, max_length=500)
+
+
+class CorrectionIn(BaseModel):
+    category: str | None = None
+    office: str | None = None
+    by: str = Field(..., min_length=1, max_length=120)
+    why: str = ""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def case_to_dict(c: Case, corrections: list[Correction] | None = None) -> dict[str, Any]:
+    d = {
+        "id": c.id,
+        "text": c.text,
+        "contact": c.contact,
+        "location": c.location,
+        "status": c.status,
+        "category": c.category,
+        "confidence": c.confidence,
+        "office": c.office_id,
+        "priority": c.priority,
+        "needs_review": c.needs_review,
+        "model_version": c.model_version,
+        "created_at": c.created_at.isoformat() if c.created_at else None,
+        "analysis": c.analysis,
+    }
+    if corrections is not None:
+        d["corrections"] = [
+            {"id": k.id, "category": k.category, "office": k.office_id, "by": k.by, "why": k.why,
+             "created_at": k.created_at.isoformat()}
+            for k in corrections
+        ]  # fmt: skip
+    return d
+
+
+def create_app(
+    db: str, *, model_dir: str | None = None, routes: str | None = None, token: str | None = None
+) -> FastAPI:
+    """The FastAPI application (the analyzer and routing table are loaded once, here)."""
+    from .errors import InputError
+    from .pipeline import Analyzer
+    from .routing import load_routing_table
+
+    table = load_routing_table(routes)
+    analyzer = Analyzer.load(model_dir, routes=table)
+    engine = make_engine(db)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+    app = FastAPI(title="civictext complaint intake", version="0.1.0")
+    stats = {"submitted": 0, "rejected": 0}
+
+    def session() -> Any:
+        with sessions() as s:
+            yield s
+
+    def require_token(authorization: str | None = Header(None)) -> None:
+        if token and authorization != f"Bearer {token}":
+            raise HTTPException(401, "corrections need 'Authorization: Bearer <token>'")
+
+    def submit(s: Session, text: str, contact: str | None, location: str | None) -> Case:
+        if len(text) > MAX_TEXT_CHARS:
+            stats["rejected"] += 1
+            raise HTTPException(413, f"text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
+        try:
+            rec = analyzer.analyze(text)
+        except InputError as exc:
+            stats["rejected"] += 1
+            raise HTTPException(422, str(exc)) from None
+        d = rec.to_dict()
+        route = d["route"] or {}
+        case = Case(
+            text=text, contact=contact, location=location, status="received", category=rec.category,
+            confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
+            needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=_now(),
+            districts="|".join(e.text for e in rec.entities if e.type == "DISTRICT"),
+        )  # fmt: skip
+        s.add(case)
+        s.commit()
+        stats["submitted"] += 1
+        return case
+
+    @app.post("/cases", status_code=201, summary="Submit a complaint")
+    def post_case(body: CaseIn, s: Session = Depends(session)) -> dict[str, Any]:
+        return case_to_dict(submit(s, body.text, body.contact, body.location))
+
+    @app.get("/cases", summary="List cases with filters")
+    def list_cases(
+        s: Session = Depends(session),
+        status: str | None = None,
+        office: str | None = None,
+        category: str | None = None,
+        district: str | None = None,
+        needs_review: bool | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = Query(50, ge=1, le=500),
+        offset: int = Query(0, ge=0),
+    ) -> dict[str, Any]:
+        q = select(Case)
+        for col, value in ((Case.status, status), (Case.office_id, office), (Case.category, category),
+                           (Case.needs_review, needs_review)):  # fmt: skip
+            if value is not None:
+                q = q.where(col == value)
+        if district:
+            q = q.where(Case.districts.contains(district))
+        if since:
+            q = q.where(Case.created_at >= since)
+        if until:
+            q = q.where(Case.created_at < until)
+        total = s.scalar(select(func.count()).select_from(q.subquery()))
+        rows = s.scalars(q.order_by(Case.id).limit(limit).offset(offset)).all()
+        return {"total": total, "limit": limit, "offset": offset, "cases": [case_to_dict(c) for c in rows]}
+
+    @app.get("/cases/{case_id}", summary="Fetch one case with its corrections")
+    def get_case(case_id: int, s: Session = Depends(session)) -> dict[str, Any]:
+        c = s.get(Case, case_id)
+        if c is None:
+            raise HTTPException(404, f"no case {case_id}")
+        corr = s.scalars(select(Correction).where(Correction.case_id == case_id).order_by(Correction.id)).all()
+        return case_to_dict(c, list(corr))
+
+    @app.post("/cases/{case_id}/corrections", status_code=201, summary="Correct category and/or office",
+              dependencies=[Depends(require_token)])  # fmt: skip
+    def correct(case_id: int, body: CorrectionIn, s: Session = Depends(session)) -> dict[str, Any]:
+        if s.get(Case, case_id) is None:
+            raise HTTPException(404, f"no case {case_id}")
+        if body.category is None and body.office is None:
+            raise HTTPException(422, "a correction needs a new category, a new office, or both")
+        if body.office is not None and body.office not in table.offices.offices:
+            raise HTTPException(422, f"unknown office {body.office!r}")
+        k = Correction(case_id=case_id, category=body.category, office_id=body.office, by=body.by, why=body.why,
+                       created_at=_now())  # fmt: skip
+        s.add(k)
+        s.commit()
+        return {"id": k.id, "case_id": case_id, "category": k.category, "office": k.office_id, "by": k.by}
+
+    # -- Open311 GeoReport v2 subset --------------------------------------------------------
+    @app.get("/open311/v2/services.json", summary="Open311: the categories as services")
+    def services() -> list[dict[str, Any]]:
+        return [
+            {"service_code": c.id, "service_name": c.name, "description": c.description, "metadata": False,
+             "type": "realtime", "keywords": "", "group": "civictext"}
+            for c in analyzer.taxonomy.categories
+        ]  # fmt: skip
+
+    @app.post("/open311/v2/requests.json", summary="Open311: submit a service request")
+    async def open311_post(request: Request, s: Session = Depends(session)) -> JSONResponse:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            try:
+                form: dict[str, Any] = await request.json()
+            except ValueError:
+                raise HTTPException(400, "invalid JSON") from None
+        else:  # application/x-www-form-urlencoded, as Open311 clients send
+            from urllib.parse import parse_qsl
+
+            try:
+                form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError:
+                raise HTTPException(400, "form body is not valid UTF-8") from None
+        text = form.get("description")
+        if not isinstance(text, str):
+            raise HTTPException(400, "Open311 requests need a 'description'")
+        loc = form.get("address_string") or (f"{form.get('lat')},{form.get('long')}" if form.get("lat") else None)
+        case = submit(s, text, form.get("email") or form.get("phone"), loc)
+        return JSONResponse([{"service_request_id": str(case.id), "service_notice": case.office_id}], status_code=201)
+
+    @app.get("/open311/v2/requests/{request_id}.json", summary="Open311: one service request")
+    def open311_get(request_id: int, s: Session = Depends(session)) -> list[dict[str, Any]]:
+        c = s.get(Case, request_id)
+        if c is None:
+            raise HTTPException(404, f"no request {request_id}")
+        return [{"service_request_id": str(c.id), "status": "closed" if c.status in ("resolved", "closed") else "open",
+                 "service_code": c.category, "description": c.text, "agency_responsible": c.office_id,
+                 "requested_datetime": c.created_at.isoformat(), "address": c.location}]  # fmt: skip
+
+    @app.get("/health")
+    def health(s: Session = Depends(session)) -> dict[str, Any]:
+        s.execute(select(1))
+        return {"status": "ok", "model": analyzer.model.version}
+
+    @app.get("/metrics")
+    def metrics(s: Session = Depends(session)) -> dict[str, Any]:
+        by_cat = dict(s.execute(select(Case.category, func.count()).group_by(Case.category)).all())
+        review = s.scalar(select(func.count()).where(Case.needs_review.is_(True)))
+        return {"cases": sum(by_cat.values()), "by_category": by_cat, "needs_review": review, **stats}
+
+    return app
+
+
+def export_feedback(db: str, out: str | Path) -> int:
+    """Dispatcher corrections with a category, as training JSON Lines (the latest correction per case)."""
+    engine = make_engine(db)
+    with Session(engine) as s:
+        rows = s.execute(
+            select(Case.id, Case.text, Correction.category).join(Correction, Correction.case_id == Case.id)
+            .where(Correction.category.is_not(None)).order_by(Case.id, Correction.id)
+        ).all()  # fmt: skip
+    latest: dict[int, tuple[str, str]] = {}
+    for cid, text, cat in rows:
+        latest[cid] = (text, str(cat))
+    Path(out).write_text(
+        "".join(
+            json.dumps({"id": f"case-{cid}", "text": t, "label": c}, ensure_ascii=False) + "\n"
+            for cid, (t, c) in latest.items()
+        ),
+        encoding="utf-8",
+    )
+    return len(latest)

@@ -1,0 +1,134 @@
+"""The intake service as a real HTTP server (uvicorn, loopback) over a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+httpx = pytest.importorskip("httpx", reason="the service extra is part of the test extra")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(db: Path, port: int, token: str | None = None) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.pop("CIVICTEXT_TOKEN", None)
+    if token:
+        env["CIVICTEXT_TOKEN"] = token
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", str(db)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server died")
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+@pytest.fixture()
+def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db, port = tmp_path / "cases.db", _free_port()
+    proc = _start(db, port, token="s3cret")
+    try:
+        yield f"http://127.0.0.1:{port}", db
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_submit_list_fetch_correct_and_export(server: tuple[str, Path], tmp_path: Path) -> None:
+    base, db = server
+    r = httpx.post(f"{base}/cases", json={"text": "株洲市芦淞区锦绣江山小区停水三天了", "contact": "138****5621"})
+    assert r.status_code == 201
+    case = r.json()
+    assert case["category"] == "water_supply" and case["office"] == "water_company" and case["model_version"]
+    assert case["analysis"]["route"]["rule"] and case["status"] == "received"
+    httpx.post(f"{base}/cases", json={"text": "楼上邻居半夜装修太吵，请社区调解"})
+    listed = httpx.get(f"{base}/cases", params={"category": "water_supply", "district": "芦淞区"}).json()
+    assert listed["total"] == 1 and listed["cases"][0]["id"] == case["id"]
+    assert httpx.get(f"{base}/cases", params={"limit": 1, "offset": 1}).json()["cases"][0]["id"] != case["id"]
+    body = {"category": "property_management", "office": "housing_bureau", "by": "dispatcher-7", "why": "pump"}
+    assert httpx.post(f"{base}/cases/{case['id']}/corrections", json=body).status_code == 401
+    r = httpx.post(f"{base}/cases/{case['id']}/corrections", json=body, headers={"Authorization": "Bearer s3cret"})
+    assert r.status_code == 201
+    fetched = httpx.get(f"{base}/cases/{case['id']}").json()
+    assert fetched["category"] == "water_supply", "the original decision is kept"
+    assert fetched["corrections"][0]["category"] == "property_management"
+    out = tmp_path / "feedback.jsonl"
+    res = subprocess.run([sys.executable, "-m", "civictext", "feedback", "export", "--db", str(db), "--out", str(out)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert rows == [
+        {"id": f"case-{case['id']}", "text": "株洲市芦淞区锦绣江山小区停水三天了", "label": "property_management"}
+    ]
+    m = httpx.get(f"{base}/metrics").json()
+    assert m["cases"] == 2 and m["submitted"] == 2
+
+
+def test_open311_and_bad_input(server: tuple[str, Path]) -> None:
+    base, _ = server
+    services = httpx.get(f"{base}/open311/v2/services.json").json()
+    assert {s["service_code"] for s in services} >= {"water_supply", "mediation"}
+    r = httpx.post(f"{base}/open311/v2/requests.json", data={"service_code": "water_supply", "description": "自来水发黄",
+                                                            "address_string": "芦淞区建设路"})  # fmt: skip
+    assert r.status_code == 201
+    rid = r.json()[0]["service_request_id"]
+    got = httpx.get(f"{base}/open311/v2/requests/{rid}.json").json()[0]
+    assert got["description"] == "自来水发黄" and got["status"] == "open"
+    assert httpx.post(f"{base}/cases", json={"text": ""}).status_code == 422
+    assert httpx.post(f"{base}/cases", json={"text": "停" * 20_001}).status_code == 413
+    assert (
+        httpx.post(f"{base}/cases", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
+    assert httpx.post(f"{base}/cases", json={"text": 42}).status_code == 422
+    evil = "'); DROP TABLE cases; -- <script>alert(1)</script>"
+    r = httpx.post(f"{base}/cases", json={"text": evil})
+    assert r.status_code == 201 and httpx.get(f"{base}/cases/{r.json()['id']}").json()["text"] == evil
+    assert httpx.get(f"{base}/cases/999999").status_code == 404
+    assert "/cases" in httpx.get(f"{base}/openapi.json").json()["paths"]
+
+
+def test_cases_survive_a_restart(tmp_path: Path) -> None:
+    db, port = tmp_path / "cases.db", _free_port()
+    proc = _start(db, port)
+    ids = [
+        httpx.post(f"http://127.0.0.1:{port}/cases", json={"text": f"第{i}次反映小区停水"}).json()["id"]
+        for i in range(3)
+    ]
+    proc.kill()
+    proc.wait(timeout=30)
+    proc = _start(db, port)
+    try:
+        listed = httpx.get(f"http://127.0.0.1:{port}/cases").json()
+        assert [c["id"] for c in listed["cases"]] == ids
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_refuses_public_bind_without_token() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CIVICTEXT_TOKEN"}
+    res = subprocess.run([sys.executable, "-m", "civictext", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert res.returncode == 2 and "CIVICTEXT_TOKEN" in res.stderr
