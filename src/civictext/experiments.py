@@ -211,7 +211,7 @@ def run_experiment(
     out = Path(runs_dir) / f"{exp.name}-{stamp}"
     out.mkdir(parents=True, exist_ok=False)
     log(f"experiment {exp.name}: {len(records)} records, {len(exp.variants)} variants, "
-        f"{'%d-fold CV' % exp.folds if exp.method == 'cv' else 'held-out split'} → {out}")  # fmt: skip
+        f"{f'{exp.folds}-fold CV' if exp.method == 'cv' else 'held-out split'} → {out}")  # fmt: skip
     tasks = []
     for vname, cfg in exp.variants:
         for k, (a, b) in enumerate(splits):

@@ -17,9 +17,9 @@ def _progress_printer() -> tuple[object, object, object]:
     line every 5 s (records, throughput, ETA against the estimated total)."""
     total = [0]
     if sys.stderr.isatty():
-        from tqdm import tqdm
-
         import shutil
+
+        from tqdm import tqdm
 
         # a pty may report a 0×0 screen, and tqdm hides bars below the last row: give it a size
         size = shutil.get_terminal_size((100, 20))
