@@ -35,12 +35,10 @@ def segment_cli(
         mode=mode,  # type: ignore[arg-type]
     )
     tokens = [t for t in seg.tokenize(text) if not t.text.isspace()]
-    tags = dict.fromkeys(range(0))
+    tags: dict[int, str] = {}  # token start offset -> POS flag
     if pos:
-        tagged = seg.tag(text)
-        tags = {}
         offset = 0
-        for word, flag in tagged:
+        for word, flag in seg.tag(text):
             tags[offset] = flag
             offset += len(word)
     if as_json:
