@@ -141,3 +141,20 @@ def test_route_cli(tmp_path: Path) -> None:
     broken.write_text('[defaults]\noffice = "nobody"\n', encoding="utf-8")
     res = runner.invoke(app, ["route", "停水", "--routes", str(broken)])
     assert res.exit_code == 2 and "broken.toml:2" in res.stderr
+
+
+def test_deadlines_are_validated_and_computed() -> None:
+    import datetime as dt
+
+    from civictext.routing import deadline
+
+    bad = TABLE + "\n[deadlines]\nurgent_hours = -1\nnormal_working_days = 2.5\n"
+    with pytest.raises(ConfigError) as info:
+        parse_routing_table(bad, "d.toml")
+    lines = bad.splitlines()
+    assert f"d.toml:{lines.index('urgent_hours = -1') + 1}: urgent_hours" in str(info.value)
+    assert f"d.toml:{lines.index('normal_working_days = 2.5') + 1}: normal_working_days" in str(info.value)
+    table = parse_routing_table(TABLE + "\n[deadlines]\nurgent_hours = 4\nnormal_working_days = 1\n", "ok.toml")
+    friday = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+    assert deadline(friday, "urgent", table) == friday + dt.timedelta(hours=4)
+    assert deadline(friday, "normal", table) == friday + dt.timedelta(days=3)  # Monday: the weekend is skipped

@@ -132,3 +132,34 @@ def test_refuses_public_bind_without_token() -> None:
     res = subprocess.run([sys.executable, "-m", "civictext", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert res.returncode == 2 and "CIVICTEXT_TOKEN" in res.stderr
+
+
+def test_lifecycle_deadlines_and_overdue(server: tuple[str, Path]) -> None:
+    import datetime as dt
+
+    base, _ = server
+    auth = {"Authorization": "Bearer s3cret"}
+    urgent = httpx.post(f"{base}/cases", json={"text": "楼道里电动车起火了，有人被困，快来人"}).json()
+    normal = httpx.post(f"{base}/cases", json={"text": "小区门口的路灯坏了一个月了"}).json()
+    created = dt.datetime.fromisoformat(urgent["created_at"])
+    assert urgent["priority"] == "urgent"
+    assert dt.datetime.fromisoformat(urgent["deadline"]) - created == dt.timedelta(hours=2)
+    assert dt.datetime.fromisoformat(normal["deadline"]) - dt.datetime.fromisoformat(
+        normal["created_at"]
+    ) >= dt.timedelta(days=5)
+    cid = urgent["id"]
+    steps = ["assigned", "rejected_by_office", "redispatched", "assigned", "in_progress", "resolved", "closed"]
+    assert httpx.post(f"{base}/cases/{cid}/status", json={"status": "assigned", "actor": "d1"}).status_code == 401
+    for step in steps:
+        r = httpx.post(f"{base}/cases/{cid}/status", json={"status": step, "actor": "dispatcher-1"}, headers=auth)
+        assert r.status_code == 200, r.text
+    r = httpx.post(f"{base}/cases/{cid}/status", json={"status": "assigned", "actor": "x"}, headers=auth)
+    assert r.status_code == 409 and "closed" in r.json()["detail"]
+    events = httpx.get(f"{base}/cases/{cid}").json()["events"]
+    assert (
+        [e["to"] for e in events] == steps and events[0]["from"] == "received" and events[0]["actor"] == "dispatcher-1"
+    )
+    later = (created + dt.timedelta(days=30)).isoformat()
+    late = httpx.get(f"{base}/cases-overdue", params={"now": later}).json()
+    assert [c["id"] for c in late["cases"]] == [normal["id"]]  # the closed one is not overdue
+    assert httpx.get(f"{base}/cases-overdue").json()["total"] == 0

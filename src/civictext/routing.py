@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .gazetteer import OfficeTable, load_offices
 from .record import Entity
 
-_TOP_KEYS = {"defaults", "thresholds", "urgent", "rule"}
+_TOP_KEYS = {"defaults", "thresholds", "urgent", "rule", "deadlines"}
 _RULE_KEYS = {"id", "category", "office", "district", "org_office"}
 
 
@@ -50,6 +50,8 @@ class RoutingTable:
     danger_phrases: tuple[str, ...]
     offices: OfficeTable = field(repr=False, compare=False, default_factory=load_offices)
     source: str = ""
+    urgent_hours: float = 2.0
+    normal_working_days: int = 5
 
     def threshold(self, category: str) -> float:
         return self.thresholds.get(category, self.review_threshold)
@@ -138,6 +140,22 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
     if not isinstance(phrases, list) or not all(isinstance(p, str) and p for p in phrases):
         bad(_line_of_key(lines, uline, "danger_phrases"), "urgent.danger_phrases must be a list of non-empty strings")
         phrases = []
+    deadlines = raw.get("deadlines", {})
+    dl_line = _line_of_table(lines, "deadlines")
+    urgent_hours = deadlines.get("urgent_hours", 2.0)
+    working_days = deadlines.get("normal_working_days", 5)
+    if not isinstance(urgent_hours, int | float) or urgent_hours <= 0:
+        bad(
+            _line_of_key(lines, dl_line, "urgent_hours"),
+            f"urgent_hours must be a positive number, got {urgent_hours!r}",
+        )
+        urgent_hours = 2.0
+    if not isinstance(working_days, int) or working_days <= 0:
+        bad(
+            _line_of_key(lines, dl_line, "normal_working_days"),
+            f"normal_working_days must be a positive integer, got {working_days!r}",
+        )
+        working_days = 5
     rules: list[Rule] = []
     ids: set[str] = set()
     raw_rules = raw.get("rule", [])
@@ -173,8 +191,9 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
     if problems:
         raise ConfigError(f"invalid routing table ({len(problems)} problem(s)):\n" + "\n".join(problems))
     return RoutingTable(
-        tuple(rules), str(default_office), float(review), thresholds, frozenset(cats), tuple(phrases), offices, source
-    )
+        tuple(rules), str(default_office), float(review), thresholds, frozenset(cats), tuple(phrases), offices, source,
+        float(urgent_hours), int(working_days),
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=8)
@@ -189,6 +208,21 @@ def load_routing_table(path: str | None = None) -> RoutingTable:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read routing table {p}: {exc}") from None
     return parse_routing_table(text, str(p))
+
+
+def deadline(created: Any, priority: str, table: RoutingTable) -> Any:
+    """When a case is due: ``urgent_hours`` after it arrives if urgent, else after
+    ``normal_working_days`` working days (Saturdays and Sundays skipped)."""
+    import datetime as dt
+
+    if priority == "urgent":
+        return created + dt.timedelta(hours=table.urgent_hours)
+    due, left = created, table.normal_working_days
+    while left:
+        due += dt.timedelta(days=1)
+        if due.weekday() < 5:
+            left -= 1
+    return due
 
 
 def _district_matches(rule_district: str, entities: Sequence[Entity]) -> Entity | None:

@@ -60,6 +60,31 @@ class Case(Base):
     analysis: Mapped[dict[str, Any]] = mapped_column(JSON)
     model_version: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class StatusEvent(Base):
+    __tablename__ = "status_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+#: The hotline lifecycle: which status may follow which.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "received": ("assigned",),
+    "assigned": ("in_progress", "rejected_by_office"),
+    "in_progress": ("resolved", "rejected_by_office"),
+    "rejected_by_office": ("redispatched",),
+    "redispatched": ("assigned",),
+    "resolved": ("closed", "in_progress"),
+    "closed": (),
+}
+OPEN_STATUSES = ("received", "assigned", "in_progress", "rejected_by_office", "redispatched")
 
 
 class Correction(Base):
@@ -96,6 +121,12 @@ class CaseIn(BaseModel):
     location: str | None = Field(None, max_length=500)
 
 
+class StatusIn(BaseModel):
+    status: str
+    actor: str = Field(..., min_length=1, max_length=120)
+    note: str = ""
+
+
 class CorrectionIn(BaseModel):
     category: str | None = None
     office: str | None = None
@@ -107,7 +138,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def case_to_dict(c: Case, corrections: list[Correction] | None = None) -> dict[str, Any]:
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite hands datetimes back naive
+
+
+def case_to_dict(
+    c: Case, corrections: list[Correction] | None = None, events: list[StatusEvent] | None = None
+) -> dict[str, Any]:
     d = {
         "id": c.id,
         "text": c.text,
@@ -120,14 +157,22 @@ def case_to_dict(c: Case, corrections: list[Correction] | None = None) -> dict[s
         "priority": c.priority,
         "needs_review": c.needs_review,
         "model_version": c.model_version,
-        "created_at": c.created_at.isoformat() if c.created_at else None,
+        "created_at": _aware(c.created_at).isoformat(),
+        "deadline": _aware(c.deadline).isoformat(),
+        "overdue": c.status in OPEN_STATUSES and _aware(c.deadline) < _now(),
         "analysis": c.analysis,
     }
     if corrections is not None:
         d["corrections"] = [
             {"id": k.id, "category": k.category, "office": k.office_id, "by": k.by, "why": k.why,
-             "created_at": k.created_at.isoformat()}
+             "created_at": _aware(k.created_at).isoformat()}
             for k in corrections
+        ]  # fmt: skip
+    if events is not None:
+        d["events"] = [
+            {"from": e.from_status, "to": e.to_status, "actor": e.actor, "note": e.note,
+             "at": _aware(e.created_at).isoformat()}
+            for e in events
         ]  # fmt: skip
     return d
 
@@ -138,7 +183,7 @@ def create_app(
     """The FastAPI application (the analyzer and routing table are loaded once, here)."""
     from .errors import InputError
     from .pipeline import Analyzer
-    from .routing import load_routing_table
+    from .routing import deadline, load_routing_table
 
     table = load_routing_table(routes)
     analyzer = Analyzer.load(model_dir, routes=table)
@@ -167,10 +212,12 @@ def create_app(
             raise HTTPException(422, str(exc)) from None
         d = rec.to_dict()
         route = d["route"] or {}
+        created = _now()
         case = Case(
             text=text, contact=contact, location=location, status="received", category=rec.category,
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
-            needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=_now(),
+            needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=created,
+            deadline=deadline(created, route["priority"], table),
             districts="|".join(e.text for e in rec.entities if e.type == "DISTRICT"),
         )  # fmt: skip
         s.add(case)
@@ -216,7 +263,34 @@ def create_app(
         if c is None:
             raise HTTPException(404, f"no case {case_id}")
         corr = s.scalars(select(Correction).where(Correction.case_id == case_id).order_by(Correction.id)).all()
-        return case_to_dict(c, list(corr))
+        events = s.scalars(select(StatusEvent).where(StatusEvent.case_id == case_id).order_by(StatusEvent.id)).all()
+        return case_to_dict(c, list(corr), list(events))
+
+    @app.post("/cases/{case_id}/status", summary="Move a case along its lifecycle",
+              dependencies=[Depends(require_token)])  # fmt: skip
+    def set_status(case_id: int, body: StatusIn, s: Session = Depends(session)) -> dict[str, Any]:
+        c = s.get(Case, case_id)
+        if c is None:
+            raise HTTPException(404, f"no case {case_id}")
+        allowed = TRANSITIONS.get(c.status, ())
+        if body.status not in allowed:
+            raise HTTPException(
+                409, f"case {case_id} is {c.status!r}; it can move to {list(allowed)}, not {body.status!r}"
+            )
+        s.add(StatusEvent(case_id=case_id, from_status=c.status, to_status=body.status, actor=body.actor,
+                          note=body.note, created_at=_now()))  # fmt: skip
+        c.status = body.status
+        s.commit()
+        return {"id": case_id, "status": c.status}
+
+    @app.get("/cases-overdue", summary="Open cases past their deadline")
+    def overdue(s: Session = Depends(session), now: dt.datetime | None = None) -> dict[str, Any]:
+        at = _aware(now) if now else _now()
+        rows = s.scalars(
+            select(Case).where(Case.status.in_(OPEN_STATUSES)).order_by(Case.deadline, Case.id)
+        ).all()  # fmt: skip
+        late = [c for c in rows if _aware(c.deadline) < at]
+        return {"at": at.isoformat(), "total": len(late), "cases": [case_to_dict(c) for c in late]}
 
     @app.post("/cases/{case_id}/corrections", status_code=201, summary="Correct category and/or office",
               dependencies=[Depends(require_token)])  # fmt: skip
