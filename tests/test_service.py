@@ -163,3 +163,24 @@ def test_lifecycle_deadlines_and_overdue(server: tuple[str, Path]) -> None:
     late = httpx.get(f"{base}/cases-overdue", params={"now": later}).json()
     assert [c["id"] for c in late["cases"]] == [normal["id"]]  # the closed one is not overdue
     assert httpx.get(f"{base}/cases-overdue").json()["total"] == 0
+
+
+def test_duplicates_are_linked_and_hot_spots_found(server: tuple[str, Path]) -> None:
+    import datetime as dt
+
+    base, _ = server
+    first = httpx.post(f"{base}/cases", json={"text": "株洲市芦淞区锦绣江山小区三栋停水两天了，物业不管"}).json()
+    again = httpx.post(f"{base}/cases", json={"text": "株洲市芦淞区锦绣江山小区三栋停水两天了，物业不管！！"}).json()
+    other = httpx.post(f"{base}/cases", json={"text": "长沙市岳麓区枫林小区三栋停水两天了，物业不管"}).json()
+    assert first["duplicate_of"] is None
+    assert again["duplicate_of"]["id"] == first["id"] and again["duplicate_of"]["similarity"] > 0.8
+    assert other["duplicate_of"] is None, "a similar text about another district is not a duplicate"
+    for i in range(3):
+        httpx.post(f"{base}/cases", json={"text": f"芦淞区建设路第{i + 3}次停水，水压也很低"})
+    soon = (dt.datetime.fromisoformat(first["created_at"]) + dt.timedelta(minutes=5)).isoformat()
+    cells = httpx.get(f"{base}/hotspots", params={"days": 7, "min_count": 3, "now": soon}).json()["cells"]
+    water = [c for c in cells if (c["category"], c["district"]) == ("water_supply", "芦淞区")]
+    assert water and water[0]["count"] >= 3
+    assert all(c["count"] >= 3 for c in cells)
+    quiet = httpx.get(f"{base}/hotspots", params={"days": 7, "min_count": 50, "now": soon}).json()["cells"]
+    assert quiet == []

@@ -61,6 +61,8 @@ class Case(Base):
     model_version: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duplicate_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class StatusEvent(Base):
@@ -138,6 +140,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _bigrams(text: str) -> set[str]:
+    from .normalize import normalize
+
+    t = "".join(ch for ch in normalize(text) if not ch.isspace())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character bigrams (normalized, whitespace ignored)."""
+    x, y = _bigrams(a), _bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite hands datetimes back naive
 
@@ -160,6 +175,11 @@ def case_to_dict(
         "created_at": _aware(c.created_at).isoformat(),
         "deadline": _aware(c.deadline).isoformat(),
         "overdue": c.status in OPEN_STATUSES and _aware(c.deadline) < _now(),
+        "duplicate_of": (
+            None
+            if c.duplicate_of is None
+            else {"id": c.duplicate_of, "similarity": round(c.duplicate_similarity or 0, 3)}
+        ),
         "analysis": c.analysis,
     }
     if corrections is not None:
@@ -178,9 +198,20 @@ def case_to_dict(
 
 
 def create_app(
-    db: str, *, model_dir: str | None = None, routes: str | None = None, token: str | None = None
+    db: str,
+    *,
+    model_dir: str | None = None,
+    routes: str | None = None,
+    token: str | None = None,
+    duplicate_window_days: float = 7.0,
+    duplicate_threshold: float = 0.6,
 ) -> FastAPI:
-    """The FastAPI application (the analyzer and routing table are loaded once, here)."""
+    """The FastAPI application (the analyzer and routing table are loaded once, here).
+
+    A new case whose text has a character-bigram similarity of at least
+    ``duplicate_threshold`` with an open case naming one of the same places, submitted in the
+    last ``duplicate_window_days``, is linked to it (``duplicate_of``) — shown, not merged.
+    """
     from .errors import InputError
     from .pipeline import Analyzer
     from .routing import deadline, load_routing_table
@@ -213,11 +244,21 @@ def create_app(
         d = rec.to_dict()
         route = d["route"] or {}
         created = _now()
+        places = [e.text for e in rec.entities if e.type == "DISTRICT"]
+        dup_id, dup_sim = None, None
+        if places:
+            since = created - dt.timedelta(days=duplicate_window_days)
+            q = select(Case).where(Case.status.in_(OPEN_STATUSES), Case.created_at >= since)
+            for other in s.scalars(q.order_by(Case.id)).all():
+                if set(other.districts.split("|")) & set(places):
+                    sim = similarity(text, other.text)
+                    if sim >= duplicate_threshold and (dup_sim is None or sim > dup_sim):
+                        dup_id, dup_sim = other.id, sim
         case = Case(
             text=text, contact=contact, location=location, status="received", category=rec.category,
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
             needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=created,
-            deadline=deadline(created, route["priority"], table),
+            deadline=deadline(created, route["priority"], table), duplicate_of=dup_id, duplicate_similarity=dup_sim,
             districts="|".join(e.text for e in rec.entities if e.type == "DISTRICT"),
         )  # fmt: skip
         s.add(case)
@@ -282,6 +323,36 @@ def create_app(
         c.status = body.status
         s.commit()
         return {"id": case_id, "status": c.status}
+
+    @app.get("/hotspots", summary="Category × district cells with unusually many cases")
+    def hotspots(
+        s: Session = Depends(session),
+        days: float = Query(7, gt=0),
+        min_count: int = Query(3, ge=1),
+        factor: float = Query(2.0, gt=0),
+        now: dt.datetime | None = None,
+    ) -> dict[str, Any]:
+        """Cells of the last ``days`` whose count reaches ``min_count`` or ``factor`` × their own
+        baseline (the mean count per ``days`` over the four windows before)."""
+        at = _aware(now) if now else _now()
+        start, base_start = at - dt.timedelta(days=days), at - dt.timedelta(days=5 * days)
+        recent: dict[tuple[str, str], int] = {}
+        before: dict[tuple[str, str], int] = {}
+        for c in s.scalars(select(Case).where(Case.created_at >= base_start)).all():
+            created = _aware(c.created_at)
+            if created > at:
+                continue
+            for place in {p for p in c.districts.split("|") if p}:
+                key = (c.category, place)
+                bucket = recent if created >= start else before
+                bucket[key] = bucket.get(key, 0) + 1
+        cells: list[dict[str, Any]] = []
+        for (cat, place), n in recent.items():
+            baseline = before.get((cat, place), 0) / 4
+            if n >= min_count or (baseline > 0 and n >= factor * baseline):
+                cells.append({"category": cat, "district": place, "count": n, "baseline": baseline})
+        cells.sort(key=lambda x: (-int(x["count"]), str(x["category"]), str(x["district"])))
+        return {"from": start.isoformat(), "to": at.isoformat(), "cells": cells}
 
     @app.get("/cases-overdue", summary="Open cases past their deadline")
     def overdue(s: Session = Depends(session), now: dt.datetime | None = None) -> dict[str, Any]:
