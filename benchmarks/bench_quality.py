@@ -19,8 +19,9 @@ from pathlib import Path
 import typer
 
 from civictext.classify import ClassifierConfig, evaluate_classifier, train_classifier
-from civictext.corpus import file_sha256, read_labelled
+from civictext.corpus import read_labelled
 from civictext.features import FeatureConfig
+from civictext.segment import file_sha256
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import typer
 
-from civictext.corpus import file_sha256
+from civictext.segment import file_sha256
 from civictext.training import DEFAULT_CONFIG, train_default_entities, train_default_model
 
 ROOT = Path(__file__).resolve().parents[1]

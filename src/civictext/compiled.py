@@ -262,9 +262,7 @@ def compile_classifier(model: Any) -> dict[str, Any]:
             raise NotCompilable(f"branch {name}: unknown preprocessor")
         if vec.analyzer == "word" and isinstance(vec.tokenizer, Segmenter):
             kind = "word"
-            s = vec.tokenizer
-            seg_params = {"backend": s.backend, "hmm": s.hmm, "mode": s.mode, "user_dicts": s.user_dicts,
-                          "governance_dict": s.governance_dict, "places_dict": s.places_dict}  # fmt: skip
+            seg_params = vec.tokenizer.params()
         elif vec.analyzer == "char":
             kind = "char"
         else:

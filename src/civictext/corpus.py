@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -96,14 +95,6 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         f"{p}: cannot tell the data format from the file name; pass --format "
         "(jsonl, csv, or thucnews for text<TAB>label_index with class.txt beside it)"
     )
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _lines(path: Path, report: ReadReport, strict: bool) -> Iterator[tuple[int, str]]:

@@ -52,8 +52,9 @@ import numpy as np
 
 from .artifacts import library_versions
 from .classify import ClassifierConfig, TextClassifier, classification_metrics, train_classifier
-from .corpus import LabelledRecord, file_sha256, read_labelled
+from .corpus import LabelledRecord, read_labelled
 from .errors import ConfigError
+from .segment import file_sha256
 
 
 @dataclass(frozen=True)

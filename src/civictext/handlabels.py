@@ -12,8 +12,9 @@ import json
 import os
 from pathlib import Path
 
-from .corpus import LabelledRecord, file_sha256
+from .corpus import LabelledRecord
 from .errors import InputError
+from .segment import file_sha256
 
 TEDDYCUP_SHA256 = "a5f90174d073158ed2b9b309ff863d614511455a91de2a85a3ca1bbd0e804378"
 

@@ -9,6 +9,7 @@ dispatcher can read.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import tomllib
@@ -210,11 +211,9 @@ def load_routing_table(path: str | None = None) -> RoutingTable:
     return parse_routing_table(text, str(p))
 
 
-def deadline(created: Any, priority: str, table: RoutingTable) -> Any:
+def deadline(created: dt.datetime, priority: str, table: RoutingTable) -> dt.datetime:
     """When a case is due: ``urgent_hours`` after it arrives if urgent, else after
     ``normal_working_days`` working days (Saturdays and Sundays skipped)."""
-    import datetime as dt
-
     if priority == "urgent":
         return created + dt.timedelta(hours=table.urgent_hours)
     due, left = created, table.normal_working_days

@@ -312,16 +312,20 @@ class Segmenter:
             "dict_sha256": self.dict_checksums(),
         }
 
+    def params(self) -> dict[str, Any]:
+        """The constructor arguments: ``Segmenter(**seg.params())`` rebuilds an equal segmenter."""
+        return {
+            "backend": self.backend,
+            "hmm": self.hmm,
+            "mode": self.mode,
+            "user_dicts": self.user_dicts,
+            "governance_dict": self.governance_dict,
+            "places_dict": self.places_dict,
+        }
+
     def with_backend(self, backend: Backend) -> Segmenter:
         """A copy of this segmenter on another backend."""
-        return Segmenter(
-            backend=backend,
-            hmm=self.hmm,
-            mode=self.mode,
-            user_dicts=self.user_dicts,
-            governance_dict=self.governance_dict,
-            places_dict=self.places_dict,
-        )
+        return Segmenter(**{**self.params(), "backend": backend})
 
     # -- work ----------------------------------------------------------------------------
     @property
@@ -373,11 +377,7 @@ class Segmenter:
         self._engine = None
 
     def __repr__(self) -> str:
-        return (
-            f"Segmenter(backend={self.backend!r}, hmm={self.hmm!r}, mode={self.mode!r}, "
-            f"user_dicts={self.user_dicts!r}, governance_dict={self.governance_dict!r}, "
-            f"places_dict={self.places_dict!r})"
-        )
+        return "Segmenter(" + ", ".join(f"{k}={v!r}" for k, v in self.params().items()) + ")"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Segmenter):
@@ -385,4 +385,4 @@ class Segmenter:
         return self.__getstate__() == other.__getstate__()
 
     def __hash__(self) -> int:
-        return hash((self.backend, self.hmm, self.mode, self.user_dicts, self.governance_dict, self.places_dict))
+        return hash(tuple(self.params().values()))

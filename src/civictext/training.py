@@ -10,8 +10,9 @@ from typing import Any
 
 from .artifacts import save_model
 from .classify import ClassifierConfig, evaluate_classifier, train_classifier
-from .corpus import LabelledRecord, ReadReport, file_sha256, iter_records
+from .corpus import LabelledRecord, ReadReport, iter_records
 from .errors import InputError
+from .segment import file_sha256
 
 #: The configuration of the shipped default model, chosen by corpus dev macro-F1 among the
 #: candidates in BENCHMARKS.md: word 1-2-grams + character 1-2-grams (min_df 2), calibrated

@@ -7,8 +7,9 @@ from typing import Any
 
 import typer
 
-from ..corpus import FORMATS, ReadReport, file_sha256, read_labelled
+from ..corpus import FORMATS, ReadReport, read_labelled
 from ..errors import ConfigError, InputError
+from ..segment import file_sha256
 from ._util import JsonOpt, ModelOpt, app, emit_json, handle_errors, resolve_model_dir
 
 
