@@ -6,6 +6,7 @@ Usage:
   python benchmarks/bench_quality.py hmm                       # HMM on/off: corpus dev + Teddy Cup 5-fold
   python benchmarks/bench_quality.py backends                  # THUCNews training time per backend
   python benchmarks/bench_quality.py candidates                # the configurations compared for the default
+  python benchmarks/bench_quality.py calibration               # ECE of the shipped model on the dev split
 
 Every configuration is a civictext ClassifierConfig; nothing trained here is shipped.
 """
@@ -129,6 +130,22 @@ def candidates() -> None:
             f"| {len(buf.getvalue()) / 1e6:.1f} MB |",
             flush=True,
         )
+
+
+@app.command()
+def calibration(png: Path = Path("/tmp/civictext-calibration.png")) -> None:
+    """Calibration of the shipped model's confidences on the corpus dev split (ECE and per-bin table)."""
+    from civictext.artifacts import load_model
+    from civictext.training import load_corpus_split
+    from civictext.trust import calibration as calib
+
+    _, dev, _ = load_corpus_split(ROOT / "corpus")
+    c = calib(load_model(ROOT / "models" / "default", compiled=True).classifier, dev, png=png)
+    print(f"ECE {c['ece']:.4f} over {c['n']} dev texts (accuracy {c['accuracy']:.4f}); curve: {png}")
+    print("| confidence bin | texts | mean confidence | accuracy |")
+    print("|---|---:|---:|---:|")
+    for b in c["bins"]:
+        print(f"| {b['bin'][0]:.1f}-{b['bin'][1]:.1f} | {b['n']} | {b['confidence']:.3f} | {b['accuracy']:.3f} |")
 
 
 @app.command()
