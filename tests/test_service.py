@@ -1,61 +1,46 @@
-"""The intake service as a real HTTP server (uvicorn, loopback) over a real SQLite file."""
+"""The intake service as a real HTTP server (uvicorn, loopback) over a real SQLite file and a real PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .servers import Postgres, free_port, postgres, start_service, stop
+
 httpx = pytest.importorskip("httpx", reason="the service extra is part of the test extra")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture(scope="session")
+def pg() -> Iterator[Postgres]:
+    with postgres() as server:
+        yield server
 
 
-def _start(db: Path, port: int, token: str | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.pop("CIVICTEXT_TOKEN", None)
-    if token:
-        env["CIVICTEXT_TOKEN"] = token
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", str(db)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )  # fmt: skip
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server died")
-    proc.kill()
-    raise AssertionError("server did not come up")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database: a SQLite file, or a new database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "cases.db")
+    return str(request.getfixturevalue("pg").new_database())
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    db, port = tmp_path / "cases.db", _free_port()
-    proc = _start(db, port, token="s3cret")
+def server(database: str) -> Iterator[tuple[str, str]]:
+    port = free_port()
+    proc = start_service(database, port, token="s3cret")
     try:
-        yield f"http://127.0.0.1:{port}", db
+        yield f"http://127.0.0.1:{port}", database
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
-def test_submit_list_fetch_correct_and_export(server: tuple[str, Path], tmp_path: Path) -> None:
+def test_submit_list_fetch_correct_and_export(server: tuple[str, str], tmp_path: Path) -> None:
     base, db = server
     r = httpx.post(f"{base}/cases", json={"text": "株洲市芦淞区锦绣江山小区停水三天了", "contact": "138****5621"})
     assert r.status_code == 201
@@ -85,12 +70,12 @@ def test_submit_list_fetch_correct_and_export(server: tuple[str, Path], tmp_path
     assert m["cases"] == 2 and m["submitted"] == 2
 
 
-def test_open311_and_bad_input(server: tuple[str, Path]) -> None:
+def test_open311_and_bad_input(server: tuple[str, str]) -> None:
     base, _ = server
     services = httpx.get(f"{base}/open311/v2/services.json").json()
     assert {s["service_code"] for s in services} >= {"water_supply", "mediation"}
-    r = httpx.post(f"{base}/open311/v2/requests.json", data={"service_code": "water_supply", "description": "自来水发黄",
-                                                            "address_string": "芦淞区建设路"})  # fmt: skip
+    form = {"service_code": "water_supply", "description": "自来水发黄", "address_string": "芦淞区建设路"}
+    r = httpx.post(f"{base}/open311/v2/requests.json", data=form)
     assert r.status_code == 201
     rid = r.json()[0]["service_request_id"]
     got = httpx.get(f"{base}/open311/v2/requests/{rid}.json").json()[0]
@@ -109,32 +94,31 @@ def test_open311_and_bad_input(server: tuple[str, Path]) -> None:
     assert "/cases" in httpx.get(f"{base}/openapi.json").json()["paths"]
 
 
-def test_cases_survive_a_restart(tmp_path: Path) -> None:
-    db, port = tmp_path / "cases.db", _free_port()
-    proc = _start(db, port)
+def test_cases_survive_a_restart(database: str) -> None:
+    db, port = database, free_port()
+    proc = start_service(db, port)
     ids = [
         httpx.post(f"http://127.0.0.1:{port}/cases", json={"text": f"第{i}次反映小区停水"}).json()["id"]
         for i in range(3)
     ]
     proc.kill()
     proc.wait(timeout=30)
-    proc = _start(db, port)
+    proc = start_service(db, port)
     try:
         listed = httpx.get(f"http://127.0.0.1:{port}/cases").json()
         assert [c["id"] for c in listed["cases"]] == ids
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
 
 
 def test_refuses_public_bind_without_token() -> None:
     env = {k: v for k, v in os.environ.items() if k != "CIVICTEXT_TOKEN"}
-    res = subprocess.run([sys.executable, "-m", "civictext", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+    res = subprocess.run([sys.executable, "-m", "civictext", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert res.returncode == 2 and "CIVICTEXT_TOKEN" in res.stderr
 
 
-def test_lifecycle_deadlines_and_overdue(server: tuple[str, Path]) -> None:
+def test_lifecycle_deadlines_and_overdue(server: tuple[str, str]) -> None:
     import datetime as dt
 
     base, _ = server
@@ -165,7 +149,7 @@ def test_lifecycle_deadlines_and_overdue(server: tuple[str, Path]) -> None:
     assert httpx.get(f"{base}/cases-overdue").json()["total"] == 0
 
 
-def test_duplicates_are_linked_and_hot_spots_found(server: tuple[str, Path]) -> None:
+def test_duplicates_are_linked_and_hot_spots_found(server: tuple[str, str]) -> None:
     import datetime as dt
 
     base, _ = server
