@@ -1,12 +1,11 @@
-"""The complaint-intake HTTP service (first part): submit, list, fetch and correct cases; Open311.
+"""The complaint-intake HTTP service: cases, their lifecycle, review, Open311 and the triage page.
 
 FastAPI + SQLAlchemy (``civictext[service]``). One data-access layer serves SQLite (a file,
 WAL mode; the default) and any SQLAlchemy URL (PostgreSQL: ``postgresql+psycopg://...``).
 Every submitted case is stored with its analysis, the model version and the route; a
-dispatcher's correction is stored beside the original decision, never over it.
-
-Not built yet (see the routing issue): the status lifecycle and deadlines, duplicate
-detection, hot spots, the triage page, and the load and kill tests.
+dispatcher's review (a confirmation or a correction) is stored beside the original decision,
+never over it. A submission may carry an ``Idempotency-Key`` header: a retry with the same key
+returns the case already stored instead of storing it twice.
 """
 
 from __future__ import annotations
@@ -15,10 +14,10 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     JSON,
@@ -34,9 +33,11 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MAX_TEXT_CHARS = 20_000
+TRIAGE_PAGE = Path(__file__).with_name("data") / "triage.html"
 TOKEN_ENV = "CIVICTEXT_TOKEN"
 
 
@@ -63,6 +64,9 @@ class Case(Base):
     deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     duplicate_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duplicate_similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    request_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class StatusEvent(Base):
@@ -93,6 +97,7 @@ class Correction(Base):
     __tablename__ = "corrections"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="correct")  # "confirm" or "correct"
     category: Mapped[str | None] = mapped_column(String(80), nullable=True)
     office_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
     by: Mapped[str] = mapped_column(String(120))
@@ -114,7 +119,24 @@ def make_engine(db: str) -> Any:
             cur.close()
 
     Base.metadata.create_all(engine)
+    _check_schema(engine)
     return engine
+
+
+def _check_schema(engine: Any) -> None:
+    """Refuse a database whose tables lack columns this version writes (made by an older civictext)."""
+    from sqlalchemy import inspect
+
+    from .errors import ConfigError
+
+    have = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        missing = {c.name for c in table.columns} - {c["name"] for c in have.get_columns(table.name)}
+        if missing:
+            raise ConfigError(
+                f"database table {table.name!r} lacks columns {sorted(missing)}: it was made by an older "
+                "civictext; export its corrections with that version, or point --db at a new database"
+            )
 
 
 class CaseIn(BaseModel):
@@ -130,6 +152,14 @@ class StatusIn(BaseModel):
 
 
 class CorrectionIn(BaseModel):
+    category: str | None = None
+    office: str | None = None
+    by: str = Field(..., min_length=1, max_length=120)
+    why: str = ""
+
+
+class ReviewIn(BaseModel):
+    decision: Literal["confirm", "correct"]
     category: str | None = None
     office: str | None = None
     by: str = Field(..., min_length=1, max_length=120)
@@ -175,6 +205,7 @@ def case_to_dict(
         "created_at": _aware(c.created_at).isoformat(),
         "deadline": _aware(c.deadline).isoformat(),
         "overdue": c.status in OPEN_STATUSES and _aware(c.deadline) < _now(),
+        "reviewed": None if c.reviewed_at is None else {"by": c.reviewed_by, "at": _aware(c.reviewed_at).isoformat()},
         "duplicate_of": (
             None
             if c.duplicate_of is None
@@ -184,7 +215,7 @@ def case_to_dict(
     }
     if corrections is not None:
         d["corrections"] = [
-            {"id": k.id, "category": k.category, "office": k.office_id, "by": k.by, "why": k.why,
+            {"id": k.id, "kind": k.kind, "category": k.category, "office": k.office_id, "by": k.by, "why": k.why,
              "created_at": _aware(k.created_at).isoformat()}
             for k in corrections
         ]  # fmt: skip
@@ -222,6 +253,7 @@ def create_app(
     sessions = sessionmaker(engine, expire_on_commit=False)
     token = token if token is not None else os.environ.get(TOKEN_ENV) or None
     app = FastAPI(title="civictext complaint intake", version="0.1.0")
+    labels = {c.id for c in analyzer.taxonomy.categories}
     stats = {"submitted": 0, "rejected": 0}
 
     def session() -> Any:
@@ -232,7 +264,15 @@ def create_app(
         if token and authorization != f"Bearer {token}":
             raise HTTPException(401, "corrections need 'Authorization: Bearer <token>'")
 
-    def submit(s: Session, text: str, contact: str | None, location: str | None) -> Case:
+    def submit(
+        s: Session, text: str, contact: str | None, location: str | None, key: str | None = None
+    ) -> tuple[Case, bool]:
+        """Analyse, route and store one complaint; (case, True) when stored now, (case, False) when
+        ``key`` names a case stored before (a client's retry)."""
+        if key is not None:
+            known = s.scalar(select(Case).where(Case.request_key == key))
+            if known is not None:
+                return known, False
         if len(text) > MAX_TEXT_CHARS:
             stats["rejected"] += 1
             raise HTTPException(413, f"text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
@@ -259,16 +299,38 @@ def create_app(
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
             needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=created,
             deadline=deadline(created, route["priority"], table), duplicate_of=dup_id, duplicate_similarity=dup_sim,
-            districts="|".join(e.text for e in rec.entities if e.type == "DISTRICT"),
+            districts="|".join(places), request_key=key,
         )  # fmt: skip
         s.add(case)
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:  # the same key committed by a concurrent retry a moment ago
+            s.rollback()
+            known = s.scalar(select(Case).where(Case.request_key == key)) if key is not None else None
+            if known is None:
+                raise
+            return known, False
         stats["submitted"] += 1
-        return case
+        return case, True
 
-    @app.post("/cases", status_code=201, summary="Submit a complaint")
-    def post_case(body: CaseIn, s: Session = Depends(session)) -> dict[str, Any]:
-        return case_to_dict(submit(s, body.text, body.contact, body.location))
+    @app.post(
+        "/cases", status_code=201, summary="Submit a complaint",
+        responses={200: {"description": "A retry: the case stored before under this Idempotency-Key"}},
+    )  # fmt: skip
+    def post_case(
+        body: CaseIn,
+        response: Response,
+        s: Session = Depends(session),
+        idempotency_key: str | None = Header(
+            None,
+            max_length=200,
+            description="Client's unique key for this submission; a retry returns the stored case.",
+        ),
+    ) -> dict[str, Any]:
+        case, created = submit(s, body.text, body.contact, body.location, idempotency_key)
+        if not created:
+            response.status_code = 200
+        return case_to_dict(case)
 
     @app.get("/cases", summary="List cases with filters")
     def list_cases(
@@ -278,6 +340,7 @@ def create_app(
         category: str | None = None,
         district: str | None = None,
         needs_review: bool | None = None,
+        reviewed: bool | None = Query(None, description="true: a dispatcher confirmed or corrected it"),
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         limit: int = Query(50, ge=1, le=500),
@@ -288,6 +351,8 @@ def create_app(
                            (Case.needs_review, needs_review)):  # fmt: skip
             if value is not None:
                 q = q.where(col == value)
+        if reviewed is not None:
+            q = q.where(Case.reviewed_at.is_not(None) if reviewed else Case.reviewed_at.is_(None))
         if district:
             q = q.where(Case.districts.contains(district))
         if since:
@@ -363,20 +428,70 @@ def create_app(
         late = [c for c in rows if _aware(c.deadline) < at]
         return {"at": at.isoformat(), "total": len(late), "cases": [case_to_dict(c) for c in late]}
 
+    def record_review(
+        s: Session, case_id: int, kind: str, category: str | None, office: str | None, by: str, why: str
+    ) -> Correction:
+        c = s.get(Case, case_id)
+        if c is None:
+            raise HTTPException(404, f"no case {case_id}")
+        if category is not None and category not in labels:
+            raise HTTPException(422, f"unknown category {category!r}")
+        if office is not None and office not in table.offices.offices:
+            raise HTTPException(422, f"unknown office {office!r}")
+        k = Correction(case_id=case_id, kind=kind, category=category, office_id=office, by=by, why=why,
+                       created_at=_now())  # fmt: skip
+        s.add(k)
+        if c.reviewed_at is None:
+            c.reviewed_at, c.reviewed_by = k.created_at, by
+        s.commit()
+        return k
+
     @app.post("/cases/{case_id}/corrections", status_code=201, summary="Correct category and/or office",
               dependencies=[Depends(require_token)])  # fmt: skip
     def correct(case_id: int, body: CorrectionIn, s: Session = Depends(session)) -> dict[str, Any]:
-        if s.get(Case, case_id) is None:
-            raise HTTPException(404, f"no case {case_id}")
         if body.category is None and body.office is None:
             raise HTTPException(422, "a correction needs a new category, a new office, or both")
-        if body.office is not None and body.office not in table.offices.offices:
-            raise HTTPException(422, f"unknown office {body.office!r}")
-        k = Correction(case_id=case_id, category=body.category, office_id=body.office, by=body.by, why=body.why,
-                       created_at=_now())  # fmt: skip
-        s.add(k)
-        s.commit()
-        return {"id": k.id, "case_id": case_id, "category": k.category, "office": k.office_id, "by": k.by}
+        k = record_review(s, case_id, "correct", body.category, body.office, body.by, body.why)
+        return {"id": k.id, "case_id": case_id, "kind": k.kind, "category": k.category, "office": k.office_id,
+                "by": k.by}  # fmt: skip
+
+    @app.post("/cases/{case_id}/review", status_code=201, summary="Confirm or correct a case awaiting review",
+              dependencies=[Depends(require_token)])  # fmt: skip
+    def review(case_id: int, body: ReviewIn, s: Session = Depends(session)) -> dict[str, Any]:
+        """The triage page's one click: ``confirm`` keeps the model's category and office (stored as a
+        confirmation, which feedback export counts as a label); ``correct`` stores the new ones.
+        A case already reviewed answers 409 naming who reviewed it, so two dispatchers do not
+        handle it twice."""
+        c = s.get(Case, case_id)
+        if c is None:
+            raise HTTPException(404, f"no case {case_id}")
+        if c.reviewed_at is not None:
+            raise HTTPException(409, f"case {case_id} was reviewed by {c.reviewed_by} at {_aware(c.reviewed_at):%H:%M}")
+        category: str | None = c.category
+        office: str | None = c.office_id
+        if body.decision == "correct":
+            if body.category is None and body.office is None:
+                raise HTTPException(422, "a correction needs a new category, a new office, or both")
+            category, office = body.category, body.office
+        k = record_review(s, case_id, body.decision, category, office, body.by, body.why)
+        return {"id": k.id, "case_id": case_id, "kind": k.kind, "category": k.category, "office": k.office_id,
+                "by": k.by}  # fmt: skip
+
+    @app.get("/offices", summary="Offices, and the office each category goes to when nothing narrows it")
+    def offices() -> dict[str, Any]:
+        by_category: dict[str, str] = {}
+        for rule in table.rules:
+            if rule.district is None and rule.org_office is None:
+                by_category.setdefault(rule.category, rule.office)
+        return {
+            "offices": [{"id": o.id, "name": o.name} for o in table.offices.offices.values()],
+            "category_offices": by_category,
+            "default_office": table.default_office,
+        }
+
+    @app.get("/triage", response_class=HTMLResponse, summary="The dispatchers' review page")
+    def triage() -> HTMLResponse:
+        return HTMLResponse(TRIAGE_PAGE.read_text(encoding="utf-8"))
 
     # -- Open311 GeoReport v2 subset --------------------------------------------------------
     @app.get("/open311/v2/services.json", summary="Open311: the categories as services")
@@ -405,7 +520,7 @@ def create_app(
         if not isinstance(text, str):
             raise HTTPException(400, "Open311 requests need a 'description'")
         loc = form.get("address_string") or (f"{form.get('lat')},{form.get('long')}" if form.get("lat") else None)
-        case = submit(s, text, form.get("email") or form.get("phone"), loc)
+        case, _ = submit(s, text, form.get("email") or form.get("phone"), loc)
         return JSONResponse([{"service_request_id": str(case.id), "service_notice": case.office_id}], status_code=201)
 
     @app.get("/open311/v2/requests/{request_id}.json", summary="Open311: one service request")
@@ -432,7 +547,8 @@ def create_app(
 
 
 def export_feedback(db: str, out: str | Path) -> int:
-    """Dispatcher corrections with a category, as training JSON Lines (the latest correction per case)."""
+    """Dispatcher reviews naming a category (corrections and confirmations) as training JSON Lines,
+    the latest per case."""
     engine = make_engine(db)
     with Session(engine) as s:
         rows = s.execute(
