@@ -87,11 +87,26 @@ def test_open311_and_bad_input(server: tuple[str, str]) -> None:
         == 422
     )
     assert httpx.post(f"{base}/cases", json={"text": 42}).status_code == 422
+    json_ct = {"content-type": "application/json"}
+    r = httpx.post(f"{base}/cases", content=b'{"text": "\xff\xfe\xe5"}', headers=json_ct)
+    assert r.status_code == 400 and "not valid UTF-8" in r.json()["detail"] and "offset 10" in r.json()["detail"]
+    r = httpx.post(f"{base}/cases", content=b'{"text": "ok\\ud800"}', headers=json_ct)
+    assert r.status_code == 422 and "surrogate" in r.json()["detail"]
+    r = httpx.post(f"{base}/cases", content=b'{"text": "ok", "contact": "\\udc00"}', headers=json_ct)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "contact"]
+    r = httpx.post(f"{base}/cases", content=b'{"text": "' + "停".encode() * 40_000 + b'"}', headers=json_ct)
+    assert r.status_code == 413 and "limit" in r.json()["detail"]
+    form_ct = {"content-type": "application/x-www-form-urlencoded"}
+    r = httpx.post(f"{base}/open311/v2/requests.json", content=b"description=%FF%FE", headers=form_ct)
+    assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
     evil = "'); DROP TABLE cases; -- <script>alert(1)</script>"
     r = httpx.post(f"{base}/cases", json={"text": evil})
     assert r.status_code == 201 and httpx.get(f"{base}/cases/{r.json()['id']}").json()["text"] == evil
     assert httpx.get(f"{base}/cases/999999").status_code == 404
     assert "/cases" in httpx.get(f"{base}/openapi.json").json()["paths"]
+    m = httpx.get(f"{base}/metrics").json()
+    assert m["cases"] == 2, "the two valid submissions are stored, whatever came between them"
+    assert m["rejected"] == 4, "empty, two too long, unpaired surrogate: refused once parsed"
 
 
 def test_cases_survive_a_restart(database: str) -> None:
@@ -168,3 +183,25 @@ def test_duplicates_are_linked_and_hot_spots_found(server: tuple[str, str]) -> N
     assert all(c["count"] >= 3 for c in cells)
     quiet = httpx.get(f"{base}/hotspots", params={"days": 7, "min_count": 50, "now": soon}).json()["cells"]
     assert quiet == []
+
+
+def test_idempotency_key_stores_a_retry_once(server: tuple[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, _ = server
+    body = {"text": "芦淞区建设路自来水管爆了，水漫到马路上"}
+    first = httpx.post(f"{base}/cases", json=body, headers={"Idempotency-Key": "k-1"})
+    again = httpx.post(f"{base}/cases", json=body, headers={"Idempotency-Key": "k-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+
+    def post(_: int) -> tuple[int, int]:
+        r = httpx.post(f"{base}/cases", json=body, headers={"Idempotency-Key": "k-2"}, timeout=60)
+        return r.status_code, r.json()["id"]
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(post, range(6)))
+    assert len({cid for _, cid in answers}) == 1, answers
+    assert sorted(code for code, _ in answers).count(201) == 1 and {code for code, _ in answers} <= {200, 201}
+    assert httpx.get(f"{base}/cases").json()["total"] == 2
+    assert httpx.post(f"{base}/cases", json=body, headers={"Idempotency-Key": "k" * 201}).status_code == 422

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,9 @@ class TextInput:
     meta: dict[str, Any] | None = None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def check_text(text: Any, *, max_chars: int = MAX_CHARS) -> str:
     """Return ``text`` if it can be analysed, else raise :class:`InputError` saying why."""
     if not isinstance(text, str):
@@ -36,6 +41,9 @@ def check_text(text: Any, *, max_chars: int = MAX_CHARS) -> str:
         raise InputError("empty text (nothing but whitespace)")
     if len(text) > max_chars:
         raise InputError(f"text has {len(text):,} characters; the limit is {max_chars:,}")
+    bad = _SURROGATE.search(text)
+    if bad:  # a JSON "\\ud800" escape with no pair: not a character, and not storable as UTF-8
+        raise InputError(f"text has an unpaired UTF-16 surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}")
     return text
 
 
@@ -68,16 +76,20 @@ class Analyzer:
         self.max_chars = max_chars
         self.entities = entities
         self._extractor: Any = None
+        self._extractor_lock = threading.Lock()
         self._model_info = {"name": model.name, "version": model.version}
 
     @property
     def extractor(self) -> Any:
         """The entity extractor of the model directory (its trained ``entities/`` pipeline, or
-        gazetteer and pattern rules alone when it has none), loaded on first use."""
+        gazetteer and pattern rules alone when it has none), loaded once, on first use — also
+        when threads (the service's request handlers) ask for it at the same time."""
         if self._extractor is None:
-            from .entities import load_extractor
+            with self._extractor_lock:
+                if self._extractor is None:
+                    from .entities import load_extractor
 
-            self._extractor = load_extractor(self.model.path)
+                    self._extractor = load_extractor(self.model.path)
         return self._extractor
 
     @classmethod

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -31,12 +32,15 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    or_,
     select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MAX_TEXT_CHARS = 20_000
+#: Bodies larger than this are refused unread (4 bytes per character of the largest text, plus room).
+MAX_BODY_BYTES = 4 * MAX_TEXT_CHARS + 64 * 1024
 TRIAGE_PAGE = Path(__file__).with_name("data") / "triage.html"
 TOKEN_ENV = "CIVICTEXT_TOKEN"
 
@@ -144,6 +148,13 @@ class CaseIn(BaseModel):
     contact: str | None = Field(None, max_length=200)
     location: str | None = Field(None, max_length=500)
 
+    @field_validator("contact", "location")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise ValueError("contains an unpaired UTF-16 surrogate (not valid Unicode text)")
+        return value
+
 
 class StatusIn(BaseModel):
     status: str
@@ -249,12 +260,42 @@ def create_app(
 
     table = load_routing_table(routes)
     analyzer = Analyzer.load(model_dir, routes=table)
+    analyzer.analyze("启动自检：芦淞区建设路停水")  # load the segmenter and entity pipeline before the first request
     engine = make_engine(db)
     sessions = sessionmaker(engine, expire_on_commit=False)
     token = token if token is not None else os.environ.get(TOKEN_ENV) or None
     app = FastAPI(title="civictext complaint intake", version="0.1.0")
     labels = {c.id for c in analyzer.taxonomy.categories}
     stats = {"submitted": 0, "rejected": 0}
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 naming each bad field and the problem, without echoing the input back (it may be
+        large, or not encodable, such as an unpaired surrogate)."""
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, 422)
+
+    @app.middleware("http")
+    async def check_body(request: Request, call_next: Any) -> Any:
+        """Refuse, before any parsing, bodies far over the text limit and bodies that are not UTF-8."""
+        if request.method in ("POST", "PUT", "PATCH"):
+            length = request.headers.get("content-length")
+            if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+                return JSONResponse({"detail": f"request body has {int(length):,} bytes; the limit is "
+                                     f"{MAX_BODY_BYTES:,} ({MAX_TEXT_CHARS:,} characters of text)"}, 413)  # fmt: skip
+            body = await request.body()
+            if len(body) > MAX_BODY_BYTES:
+                return JSONResponse({"detail": f"request body is over {MAX_BODY_BYTES:,} bytes"}, 413)
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return JSONResponse(
+                    {"detail": f"request body is not valid UTF-8: byte 0x{body[exc.start]:02X} at offset {exc.start}"},
+                    400,
+                )
+        return await call_next(request)
 
     def session() -> Any:
         with sessions() as s:
@@ -288,7 +329,11 @@ def create_app(
         dup_id, dup_sim = None, None
         if places:
             since = created - dt.timedelta(days=duplicate_window_days)
-            q = select(Case).where(Case.status.in_(OPEN_STATUSES), Case.created_at >= since)
+            q = select(Case).where(
+                Case.status.in_(OPEN_STATUSES),
+                Case.created_at >= since,
+                or_(*(Case.districts.contains(p) for p in places)),
+            )
             for other in s.scalars(q.order_by(Case.id)).all():
                 if set(other.districts.split("|")) & set(places):
                     sim = similarity(text, other.text)
@@ -513,9 +558,9 @@ def create_app(
             from urllib.parse import parse_qsl
 
             try:
-                form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
+                form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True, errors="strict"))
             except UnicodeDecodeError:
-                raise HTTPException(400, "form body is not valid UTF-8") from None
+                raise HTTPException(400, "form body is not valid UTF-8 (also inside its %-escapes)") from None
         text = form.get("description")
         if not isinstance(text, str):
             raise HTTPException(400, "Open311 requests need a 'description'")
