@@ -205,3 +205,49 @@ def test_idempotency_key_stores_a_retry_once(server: tuple[str, str]) -> None:
     assert sorted(code for code, _ in answers).count(201) == 1 and {code for code, _ in answers} <= {200, 201}
     assert httpx.get(f"{base}/cases").json()["total"] == 2
     assert httpx.post(f"{base}/cases", json=body, headers={"Idempotency-Key": "k" * 201}).status_code == 422
+
+
+def test_feedback_retrain_makes_a_model_the_service_then_reports(tmp_path: Path) -> None:
+    db, port = str(tmp_path / "cases.db"), free_port()
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": "Bearer s3cret"}
+    proc = start_service(db, port, token="s3cret")
+    try:
+        texts = ["小区快递柜超时收费，快递员从不送上门", "村里的集体土地被人占了建厂房", "孩子上的幼儿园乱收费"]
+        cases = [httpx.post(f"{base}/cases", json={"text": t}).json() for t in texts]
+        r = httpx.post(f"{base}/cases/{cases[0]['id']}/review", headers=auth,
+                       json={"decision": "correct", "category": "economy_finance", "office": "market_regulation",
+                             "by": "d1"})  # fmt: skip
+        assert r.status_code == 201, r.text
+        assert httpx.post(f"{base}/cases/{cases[1]['id']}/review", headers=auth,
+                          json={"decision": "confirm", "by": "d1"}).status_code == 201  # fmt: skip
+    finally:
+        stop(proc)
+    out = tmp_path / "retrained"
+    res = subprocess.run([sys.executable, "-m", "civictext", "feedback", "retrain", "--db", db, "--out", str(out),
+                          "--keep-feedback", str(tmp_path / "fb.jsonl")],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "2 reviewed cases exported" in res.stderr and "2 from feedback" in res.stderr
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    fb = meta["training"]["feedback"]
+    assert fb["used"] == 2 and fb["read"].startswith("read 2 records")
+    assert meta["dev"]["metrics"]["macro_f1"] > 0.8 and meta["dev_base_model"]["metrics"]["macro_f1"] > 0.8
+    assert (out / "entities").is_dir(), "the base model's entity pipeline comes along"
+    version = f"retrained@{meta['model_sha256'][:12]}"
+
+    proc = start_service(db, port, token="s3cret", extra=["--model", str(out)])
+    try:
+        new = httpx.post(f"{base}/cases", json={"text": "芦淞区建设路停水了"}).json()
+        assert new["model_version"] == version
+        assert "芦淞区" in [e["text"] for e in new["analysis"]["entities"]]
+        assert httpx.get(f"{base}/cases/{cases[0]['id']}").json()["model_version"] == cases[0]["model_version"]
+        assert cases[0]["model_version"] != version
+        assert httpx.get(f"{base}/health").json()["model"] == version
+    finally:
+        stop(proc)
+
+    bad = tmp_path / "empty.db"
+    res = subprocess.run([sys.executable, "-m", "civictext", "feedback", "retrain", "--db", str(bad), "--out",
+                          str(tmp_path / "x")], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert res.returncode == 2 and "no usable feedback" in res.stderr

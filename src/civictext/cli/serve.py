@@ -63,3 +63,44 @@ def feedback_export_cli(
 
     n = export_feedback(db, out)
     typer.echo(f"{n} corrected cases written to {out}", err=True)
+
+
+@feedback_app.command("retrain")
+@handle_errors
+def feedback_retrain_cli(
+    db: str = typer.Option(..., "--db", help="The service's database (file or URL)."),
+    out: Path = typer.Option(..., "--out", help="New model directory to write."),
+    corpus: Path | None = typer.Option(None, "--corpus", help="Corpus directory (default: corpus/ of this checkout)."),
+    model: Path | None = ModelOpt,
+    keep_feedback: Path | None = typer.Option(None, "--keep-feedback", help="Also keep the exported feedback here."),
+) -> None:
+    """Export the dispatchers' reviews and train a new model on the corpus plus them, in one step.
+
+    The new model takes the base model's (--model, default the shipped one) configuration and entity
+    pipeline; both are evaluated on the corpus dev split and printed side by side. Serve the new
+    directory with `civictext serve --model OUT`: each case records the model version that decided it.
+    """
+    import tempfile
+
+    from ..artifacts import repo_root
+    from ..service import export_feedback
+    from ..training import retrain_with_feedback
+
+    corpus_dir = corpus if corpus is not None else (repo_root() or Path.cwd()) / "corpus"
+    if not (corpus_dir / "texts").is_dir():
+        raise ConfigError(f"no corpus at {corpus_dir}: pass --corpus DIR (a directory with texts/ and splits/)")
+    with tempfile.TemporaryDirectory(prefix="civictext-feedback-") as tmp:
+        fb = keep_feedback if keep_feedback is not None else Path(tmp) / "feedback.jsonl"
+        n = export_feedback(db, fb)
+        typer.echo(f"{n} reviewed cases exported from {db}", err=True)
+        meta = retrain_with_feedback(corpus_dir, fb, out, base_model=model)
+    f = meta["training"]["feedback"]
+    typer.echo(f"trained on {meta['training']['records']} texts ({f['used']} from feedback, "
+               f"{f['replaced_corpus_labels']} corpus labels replaced, {f['left_out_in_dev']} left out as dev texts) "
+               f"in {meta['training']['seconds']} s", err=True)  # fmt: skip
+    new, old = meta["dev"]["metrics"], meta["dev_base_model"]["metrics"]
+    typer.echo(f"corpus dev ({meta['dev']['records']} texts)   accuracy   macro-F1", err=True)
+    typer.echo(f"  base {meta['dev_base_model']['version']:<28}{old['accuracy']:.4f}     {old['macro_f1']:.4f}", err=True)
+    typer.echo(f"  new  {meta['name'] + '@' + meta['model_sha256'][:12]:<28}{new['accuracy']:.4f}     {new['macro_f1']:.4f}",
+               err=True)  # fmt: skip
+    typer.echo(f"model written to {out}; serve it with: civictext serve --model {out}", err=True)
