@@ -1,8 +1,8 @@
 """Load and crash tests of the intake service: throughput, latency, and no lost or doubled case.
 
 Usage:
-  python benchmarks/bench_service.py load [--requests 2000] [--concurrency 8] [--seconds 300] [--db PATH|URL]
-  python benchmarks/bench_service.py kill [--requests 600] [--kill-after 200] [--concurrency 8] [--db PATH|URL]
+  python benchmarks/bench_service.py load [--requests 2000] [--concurrency 8] [--seconds 300] [--db PATH|URL|postgres]
+  python benchmarks/bench_service.py kill [--requests 600] [--kill-after 200] [--concurrency 8] [--db PATH|URL|postgres]
 
 Both start `civictext serve` on a free loopback port over a fresh database (a SQLite file in a
 temporary directory unless `--db` names one) and load it from a **separate client process**
@@ -227,6 +227,15 @@ def finish(report: dict[str, Any], json_out: Path | None, ok: bool) -> None:
 
 
 def _db(db: str | None, work: Path) -> str:
+    if db == "postgres":  # a throwaway PostgreSQL cluster, as the tests start one (Debian's postgresql)
+        sys.path.insert(0, str(ROOT))
+        import atexit
+
+        from tests.servers import Postgres
+
+        pg = Postgres()
+        atexit.register(pg.close)
+        return pg.new_database()
     return db if db else str(work / "cases.db")
 
 
@@ -235,7 +244,9 @@ def load(
     requests: int = typer.Option(2000, min=1),
     concurrency: int = typer.Option(8, min=1),
     seconds: float = typer.Option(300, help="Time bound of the load."),
-    db: str | None = typer.Option(None, help="Database (default: a new SQLite file in a temp dir)."),
+    db: str | None = typer.Option(
+        None, help="Database URL or file (default: a new SQLite file in a temp dir; 'postgres': a throwaway cluster)."
+    ),
     baseline: int = typer.Option(300, help="Texts for the in-process analysis baseline (0: skip)."),
     json_out: Path | None = typer.Option(None, "--json"),
 ) -> None:
@@ -272,7 +283,7 @@ def kill(
     kill_after: int = typer.Option(200, min=1, help="SIGKILL the server after this many acknowledged cases."),
     concurrency: int = typer.Option(8, min=1),
     seconds: float = typer.Option(300),
-    db: str | None = typer.Option(None),
+    db: str | None = typer.Option(None, help="As for load."),
     json_out: Path | None = typer.Option(None, "--json"),
 ) -> None:
     """Kill the server mid-load, restart it, prove acknowledged cases are stored exactly once."""
