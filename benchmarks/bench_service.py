@@ -137,12 +137,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(db: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`civictext serve` in a process group of its own (so a kill reaches its worker processes)."""
     import httpx
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", db],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", db, "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )  # fmt: skip
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -155,6 +156,11 @@ def start_server(db: str, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not come up")
+
+
+def stop_server(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=60)
 
 
 def run_client(url: str, requests: int, concurrency: int, seconds: float, acks: Path, prefix: str,
@@ -243,6 +249,7 @@ def _db(db: str | None, work: Path) -> str:
 def load(
     requests: int = typer.Option(2000, min=1),
     concurrency: int = typer.Option(8, min=1),
+    workers: int = typer.Option(1, min=1, help="Server worker processes (serve --workers)."),
     seconds: float = typer.Option(300, help="Time bound of the load."),
     db: str | None = typer.Option(
         None, help="Database URL or file (default: a new SQLite file in a temp dir; 'postgres': a throwaway cluster)."
@@ -253,19 +260,18 @@ def load(
     """Load a fresh server; report req/s, latency percentiles, and that nothing was lost."""
     work = Path(tempfile.mkdtemp(prefix="civictext-load-"))
     database, port, prefix = _db(db, work), free_port(), f"load{os.getpid()}"
-    server = start_server(database, port)
+    server = start_server(database, port, workers)
     try:
         proc = run_client(f"http://127.0.0.1:{port}", requests, concurrency, seconds, work / "acks.tsv", prefix)
         out, _ = proc.communicate(timeout=seconds + 120)
         result = json.loads(out)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
     checks = check_acks(read_acks(work / "acks.tsv"), stored(database, prefix))
     five = sum(v for k, v in result["statuses"].items() if k.startswith("5"))
     report: dict[str, Any] = {
         "mode": "load", "db": "sqlite" if "://" not in database else database.split(":")[0],
-        "concurrency": concurrency, "client": result, "checks": checks | {"5xx": five},
+        "concurrency": concurrency, "workers": workers, "client": result, "checks": checks | {"5xx": five},
         "cpus": os.cpu_count(),
     }  # fmt: skip
     if baseline:
@@ -282,6 +288,7 @@ def kill(
     requests: int = typer.Option(600, min=2),
     kill_after: int = typer.Option(200, min=1, help="SIGKILL the server after this many acknowledged cases."),
     concurrency: int = typer.Option(8, min=1),
+    workers: int = typer.Option(1, min=1, help="Server worker processes (all killed together)."),
     seconds: float = typer.Option(300),
     db: str | None = typer.Option(None, help="As for load."),
     json_out: Path | None = typer.Option(None, "--json"),
@@ -293,18 +300,17 @@ def kill(
     database, port, prefix = _db(db, work), free_port(), f"kill{os.getpid()}"
     acks_file = work / "acks.tsv"
     url = f"http://127.0.0.1:{port}"
-    server = start_server(database, port)
+    server = start_server(database, port, workers)
     proc = run_client(url, requests, concurrency, seconds, acks_file, prefix)
     deadline = time.time() + seconds
     while len(read_acks(acks_file)) < kill_after and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
-    server.send_signal(signal.SIGKILL)
-    server.wait(timeout=60)
+    stop_server(server, signal.SIGKILL)
     killed_at = len(read_acks(acks_file))
     first, _ = proc.communicate(timeout=seconds + 120)
     acked_before = read_acks(acks_file)  # everything the client was told before the server died
 
-    server = start_server(database, port)
+    server = start_server(database, port, workers)
     try:
         after_restart = check_acks(acked_before, stored(database, prefix))
         unacked = [i for i in range(requests) if f"{prefix}-{i}" not in acked_before]
@@ -313,15 +319,14 @@ def kill(
         retry = run_client(url, requests, concurrency, seconds, acks_file, prefix, only=work / "retry.txt")
         second, _ = retry.communicate(timeout=seconds + 120)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
     rows = stored(database, prefix)
     acks = read_acks(acks_file)
     final = check_acks(acks, rows) | {
         "keys": requests, "keys_stored": len(rows), "keys_missing": requests - len(rows),
     }  # fmt: skip
     report = {
-        "mode": "kill", "db": "sqlite" if "://" not in database else database.split(":")[0],
+        "mode": "kill", "db": "sqlite" if "://" not in database else database.split(":")[0], "workers": workers,
         "acknowledged_when_killed": killed_at, "before_kill": json.loads(first),
         "after_restart": after_restart | {"stored_but_not_acknowledged": committed_unacked},
         "retry": json.loads(second), "final": final,

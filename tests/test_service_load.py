@@ -45,10 +45,11 @@ def pg() -> Any:
         yield server
 
 
-def test_load_on_postgresql_no_5xx_nothing_lost(pg: Postgres, tmp_path: Path) -> None:
+def test_load_on_postgresql_with_two_workers_no_5xx_nothing_lost(pg: Postgres, tmp_path: Path) -> None:
     url = pg.new_database()
-    r = _bench("load", "--requests", "80", "--concurrency", "4", "--baseline", "0", "--db", url, tmp_path=tmp_path)
-    assert r["db"] == "postgresql+psycopg"
+    r = _bench("load", "--requests", "80", "--concurrency", "4", "--workers", "2", "--baseline", "0", "--db", url,
+               tmp_path=tmp_path)  # fmt: skip
+    assert r["db"] == "postgresql+psycopg" and r["workers"] == 2
     assert r["client"]["statuses"] == {"201": 80}
     assert r["checks"] == {"acknowledged": 80, "lost": 0, "wrong_id": 0, "stored_more_than_once": 0, "5xx": 0}
     lat = r["client"]["latency_ms"]

@@ -188,10 +188,13 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
+def _jaccard(x: set[str], y: set[str]) -> float:
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 def similarity(a: str, b: str) -> float:
     """Jaccard similarity of character bigrams (normalized, whitespace ignored)."""
-    x, y = _bigrams(a), _bigrams(b)
-    return len(x & y) / len(x | y) if x and y else 0.0
+    return _jaccard(_bigrams(a), _bigrams(b))
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -329,16 +332,17 @@ def create_app(
         dup_id, dup_sim = None, None
         if places:
             since = created - dt.timedelta(days=duplicate_window_days)
-            q = select(Case).where(
+            q = select(Case.id, Case.text, Case.districts).where(  # columns only: not the stored analyses
                 Case.status.in_(OPEN_STATUSES),
                 Case.created_at >= since,
                 or_(*(Case.districts.contains(p) for p in places)),
             )
-            for other in s.scalars(q.order_by(Case.id)).all():
-                if set(other.districts.split("|")) & set(places):
-                    sim = similarity(text, other.text)
+            grams, wanted = _bigrams(text), set(places)
+            for other_id, other_text, other_places in s.execute(q.order_by(Case.id)):
+                if set(other_places.split("|")) & wanted:
+                    sim = _jaccard(grams, _bigrams(other_text))
                     if sim >= duplicate_threshold and (dup_sim is None or sim > dup_sim):
-                        dup_id, dup_sim = other.id, sim
+                        dup_id, dup_sim = other_id, sim
         case = Case(
             text=text, contact=contact, location=location, status="received", category=rec.category,
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
@@ -589,6 +593,15 @@ def create_app(
         return {"cases": sum(by_cat.values()), "by_category": by_cat, "needs_review": review, **stats}
 
     return app
+
+
+SERVE_CONFIG_ENV = "CIVICTEXT_SERVE_CONFIG"
+
+
+def app_from_env() -> FastAPI:
+    """The application for each worker process of ``civictext serve --workers N`` (a uvicorn
+    factory): ``create_app``'s arguments come as JSON in ``$CIVICTEXT_SERVE_CONFIG``."""
+    return create_app(**json.loads(os.environ[SERVE_CONFIG_ENV]))
 
 
 def export_feedback(db: str, out: str | Path) -> int:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -33,23 +36,52 @@ def serve_cli(
     db: str = typer.Option("civictext.db", "--db", help="SQLite file, or a database URL (postgresql+psycopg://...)."),
     model: Path | None = ModelOpt,
     routes: Path | None = typer.Option(None, "--routes", help="Routing table (TOML)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads the model once)."),
 ) -> None:
     """Run the complaint-intake HTTP service (OpenAPI docs at /docs). Needs civictext[service].
 
-    Corrections require `Authorization: Bearer $CIVICTEXT_TOKEN` when that variable is set;
-    binding to a non-loopback address without it is refused.
+    Reviews, corrections and status changes require `Authorization: Bearer $CIVICTEXT_TOKEN` when
+    that variable is set; binding to a non-loopback address without it is refused. With --workers N,
+    N processes share the port and the database (counters in /metrics are per process).
     """
     # fmt: on
     try:
         import uvicorn
 
-        from ..service import TOKEN_ENV, create_app
+        from ..service import SERVE_CONFIG_ENV, TOKEN_ENV, create_app, make_engine
     except ImportError:
         raise ConfigError("the service needs its extra: pip install 'civictext[service]'") from None
     if not _is_loopback(host) and not os.environ.get(TOKEN_ENV):
         raise ConfigError(f"refusing to bind {host} without authentication: set {TOKEN_ENV} (see the README)")
-    application = create_app(db, model_dir=None if model is None else str(model), routes=None if routes is None else str(routes))
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    settings: dict[str, Any] = {"db": db, "model_dir": None if model is None else str(model),
+                                "routes": None if routes is None else str(routes)}  # fmt: skip
+    if workers == 1:
+        uvicorn.run(create_app(**settings), host=host, port=port, log_level="info")
+        return
+    make_engine(db).dispose()  # create the schema once, before the workers race to
+    os.environ[SERVE_CONFIG_ENV] = json.dumps(settings)
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("civictext.service:app_from_env", factory=True, workers=workers, host=host, port=port,
+                            log_level="info")  # fmt: skip
+    Multiprocess(config, sockets=[_tcp_socket(host, port)]).run()
+
+
+def _tcp_socket(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share, made with an explicit IPPROTO_TCP: asyncio sets
+    TCP_NODELAY only on connections accepted from such a socket, and uvicorn's own (protocol 0)
+    left every keep-alive response waiting ~40 ms on Nagle and delayed ACKs (measured)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 @feedback_app.command("export")
@@ -58,11 +90,11 @@ def feedback_export_cli(
     db: str = typer.Option(..., "--db", help="The service's database (file or URL)."),
     out: Path = typer.Option(..., "--out", help="JSON Lines to write (the format `civictext train` reads)."),
 ) -> None:
-    """Write dispatcher corrections (the latest per case) as labelled training data."""
+    """Write dispatchers' reviews (the latest per case; confirmations count) as labelled training data."""
     from ..service import export_feedback
 
     n = export_feedback(db, out)
-    typer.echo(f"{n} corrected cases written to {out}", err=True)
+    typer.echo(f"{n} reviewed cases written to {out}", err=True)
 
 
 @feedback_app.command("retrain")
