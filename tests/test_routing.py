@@ -158,3 +158,34 @@ def test_deadlines_are_validated_and_computed() -> None:
     friday = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
     assert deadline(friday, "urgent", table) == friday + dt.timedelta(hours=4)
     assert deadline(friday, "normal", table) == friday + dt.timedelta(days=3)  # Monday: the weekend is skipped
+
+
+def test_an_office_can_have_its_own_deadlines() -> None:
+    import datetime as dt
+
+    from civictext.routing import deadline
+
+    text = TABLE + (
+        "\n[deadlines]\nurgent_hours = 4\nnormal_working_days = 5\n"
+        "\n[deadlines.office.water_company]\nurgent_hours = 1\nnormal_working_days = 2\n"
+        "\n[deadlines.office.justice_bureau]\nnormal_working_days = 10\n"
+    )
+    table = parse_routing_table(text, "ok.toml")
+    friday = dt.datetime(2026, 11, 27, 9, tzinfo=dt.UTC)
+    assert deadline(friday, "urgent", table, "water_company") == friday + dt.timedelta(hours=1)
+    assert deadline(friday, "normal", table, "water_company") == friday + dt.timedelta(days=4)  # Mon, Tue
+    assert deadline(friday, "urgent", table, "justice_bureau") == friday + dt.timedelta(hours=4), "inherits hours"
+    assert deadline(friday, "normal", table, "justice_bureau") == friday + dt.timedelta(days=14)
+    assert deadline(friday, "normal", table, "hotline_office") == friday + dt.timedelta(days=7)
+    bad = TABLE + (
+        "\n[deadlines]\nurgent_hours = 4\nsoon = 1\n"
+        "\n[deadlines.office.nobody]\nurgent_hours = 1\n"
+        "\n[deadlines.office.water_company]\nurgent_hours = 0\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_routing_table(bad, "d.toml")
+    lines = bad.splitlines()
+    msg = str(info.value)
+    assert f"d.toml:{lines.index('soon = 1') + 1}: unknown key 'soon'" in msg
+    assert f"d.toml:{lines.index('[deadlines.office.nobody]') + 1}: [deadlines.office.nobody]" in msg
+    assert f"d.toml:{lines.index('urgent_hours = 0') + 1}: [deadlines.office.water_company] urgent_hours" in msg

@@ -141,8 +141,9 @@ def test_lifecycle_deadlines_and_overdue(server: tuple[str, str]) -> None:
     urgent = httpx.post(f"{base}/cases", json={"text": "楼道里电动车起火了，有人被困，快来人"}).json()
     normal = httpx.post(f"{base}/cases", json={"text": "小区门口的路灯坏了一个月了"}).json()
     created = dt.datetime.fromisoformat(urgent["created_at"])
-    assert urgent["priority"] == "urgent"
-    assert dt.datetime.fromisoformat(urgent["deadline"]) - created == dt.timedelta(hours=2)
+    assert urgent["priority"] == "urgent" and urgent["office"] == "emergency_management"
+    # the shipped table gives emergency management 1 hour ([deadlines.office.emergency_management]), others 2
+    assert dt.datetime.fromisoformat(urgent["deadline"]) - created == dt.timedelta(hours=1)
     assert dt.datetime.fromisoformat(normal["deadline"]) - dt.datetime.fromisoformat(
         normal["created_at"]
     ) >= dt.timedelta(days=5)

@@ -41,10 +41,16 @@ def check_text(text: Any, *, max_chars: int = MAX_CHARS) -> str:
         raise InputError("empty text (nothing but whitespace)")
     if len(text) > max_chars:
         raise InputError(f"text has {len(text):,} characters; the limit is {max_chars:,}")
-    bad = _SURROGATE.search(text)
-    if bad:  # a JSON "\\ud800" escape with no pair: not a character, and not storable as UTF-8
-        raise InputError(f"text has an unpaired UTF-16 surrogate (U+{ord(bad.group()):04X}) at character {bad.start()}")
+    at = unpaired_surrogate(text)
+    if at is not None:  # a JSON "\\ud800" escape with no pair: not a character, and not storable as UTF-8
+        raise InputError(f"text has an unpaired UTF-16 surrogate (U+{ord(text[at]):04X}) at character {at}")
     return text
+
+
+def unpaired_surrogate(text: str) -> int | None:
+    """Index of the first lone UTF-16 surrogate in ``text`` (which no UTF-8 encoder accepts), or None."""
+    bad = _SURROGATE.search(text)
+    return None if bad is None else bad.start()
 
 
 class Analyzer:

@@ -53,6 +53,8 @@ class RoutingTable:
     source: str = ""
     urgent_hours: float = 2.0
     normal_working_days: int = 5
+    #: office id → (urgent hours, normal working days), overriding the two above for that office
+    office_deadlines: dict[str, tuple[float, int]] = field(default_factory=dict)
 
     def threshold(self, category: str) -> float:
         return self.thresholds.get(category, self.review_threshold)
@@ -143,20 +145,35 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
         phrases = []
     deadlines = raw.get("deadlines", {})
     dl_line = _line_of_table(lines, "deadlines")
-    urgent_hours = deadlines.get("urgent_hours", 2.0)
-    working_days = deadlines.get("normal_working_days", 5)
-    if not isinstance(urgent_hours, int | float) or urgent_hours <= 0:
-        bad(
-            _line_of_key(lines, dl_line, "urgent_hours"),
-            f"urgent_hours must be a positive number, got {urgent_hours!r}",
-        )
-        urgent_hours = 2.0
-    if not isinstance(working_days, int) or working_days <= 0:
-        bad(
-            _line_of_key(lines, dl_line, "normal_working_days"),
-            f"normal_working_days must be a positive integer, got {working_days!r}",
-        )
-        working_days = 5
+    for key in deadlines:
+        if key not in ("urgent_hours", "normal_working_days", "office"):
+            bad(_line_of_key(lines, dl_line, key), f"unknown key {key!r} in [deadlines]")
+
+    def read_deadlines(d: dict[str, Any], line: int, where: str, fallback: tuple[float, int]) -> tuple[float, int]:
+        hours, days = d.get("urgent_hours", fallback[0]), d.get("normal_working_days", fallback[1])
+        if not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0:
+            bad(_line_of_key(lines, line, "urgent_hours"), f"{where}urgent_hours must be a positive number, got {hours!r}")
+            hours = fallback[0]
+        if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
+            bad(
+                _line_of_key(lines, line, "normal_working_days"),
+                f"{where}normal_working_days must be a positive integer, got {days!r}",
+            )
+            days = fallback[1]
+        return float(hours), int(days)
+
+    urgent_hours, working_days = read_deadlines(deadlines, dl_line, "", (2.0, 5))
+    office_deadlines: dict[str, tuple[float, int]] = {}
+    per_office = deadlines.get("office", {})
+    for office_id, d in per_office.items() if isinstance(per_office, dict) else ():
+        oline = _line_of_table(lines, f"deadlines.office.{office_id}") or _line_of_key(lines, dl_line, office_id)
+        if office_id not in offices.offices:
+            bad(oline, f"[deadlines.office.{office_id}]: {office_id!r} is not an office id of offices.toml")
+        elif not isinstance(d, dict) or set(d) - {"urgent_hours", "normal_working_days"}:
+            bad(oline, f"[deadlines.office.{office_id}] may set only urgent_hours and normal_working_days")
+        else:
+            where = f"[deadlines.office.{office_id}] "
+            office_deadlines[office_id] = read_deadlines(d, oline, where, (urgent_hours, working_days))
     rules: list[Rule] = []
     ids: set[str] = set()
     raw_rules = raw.get("rule", [])
@@ -193,7 +210,7 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
         raise ConfigError(f"invalid routing table ({len(problems)} problem(s)):\n" + "\n".join(problems))
     return RoutingTable(
         tuple(rules), str(default_office), float(review), thresholds, frozenset(cats), tuple(phrases), offices, source,
-        float(urgent_hours), int(working_days),
+        urgent_hours, working_days, office_deadlines,
     )  # fmt: skip
 
 
@@ -211,12 +228,15 @@ def load_routing_table(path: str | None = None) -> RoutingTable:
     return parse_routing_table(text, str(p))
 
 
-def deadline(created: dt.datetime, priority: str, table: RoutingTable) -> dt.datetime:
+def deadline(created: dt.datetime, priority: str, table: RoutingTable, office: str | None = None) -> dt.datetime:
     """When a case is due: ``urgent_hours`` after it arrives if urgent, else after
-    ``normal_working_days`` working days (Saturdays and Sundays skipped)."""
+    ``normal_working_days`` working days (Saturdays and Sundays skipped; public holidays and
+    their make-up working days are not modelled) — the office's own ``[deadlines.office.ID]``
+    values when the table sets them."""
+    hours, days = table.office_deadlines.get(office or "", (table.urgent_hours, table.normal_working_days))
     if priority == "urgent":
-        return created + dt.timedelta(hours=table.urgent_hours)
-    due, left = created, table.normal_working_days
+        return created + dt.timedelta(hours=hours)
+    due, left = created, days
     while left:
         due += dt.timedelta(days=1)
         if due.weekday() < 5:

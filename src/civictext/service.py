@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Literal
 
@@ -151,7 +152,9 @@ class CaseIn(BaseModel):
     @field_validator("contact", "location")
     @classmethod
     def _storable(cls, value: str | None) -> str | None:
-        if value is not None and any("\ud800" <= ch <= "\udfff" for ch in value):
+        from .pipeline import unpaired_surrogate
+
+        if value is not None and unpaired_surrogate(value) is not None:
             raise ValueError("contains an unpaired UTF-16 surrogate (not valid Unicode text)")
         return value
 
@@ -269,6 +272,10 @@ def create_app(
     token = token if token is not None else os.environ.get(TOKEN_ENV) or None
     app = FastAPI(title="civictext complaint intake", version="0.1.0")
     labels = {c.id for c in analyzer.taxonomy.categories}
+    # One analysis at a time per process: they hold the GIL anyway, and 40 request threads
+    # interleaving them cost a fifth of the throughput at 8-16 concurrent clients (BENCHMARKS §7).
+    # More cores: `serve --workers N`.
+    analysis_lock = threading.Lock()
     stats = {"submitted": 0, "rejected": 0}
 
     @app.exception_handler(RequestValidationError)
@@ -321,7 +328,8 @@ def create_app(
             stats["rejected"] += 1
             raise HTTPException(413, f"text has {len(text):,} characters; the limit is {MAX_TEXT_CHARS:,}")
         try:
-            rec = analyzer.analyze(text)
+            with analysis_lock:
+                rec = analyzer.analyze(text)
         except InputError as exc:
             stats["rejected"] += 1
             raise HTTPException(422, str(exc)) from None
@@ -347,7 +355,7 @@ def create_app(
             text=text, contact=contact, location=location, status="received", category=rec.category,
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
             needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=created,
-            deadline=deadline(created, route["priority"], table), duplicate_of=dup_id, duplicate_similarity=dup_sim,
+            deadline=deadline(created, route["priority"], table, route["office"]["id"]), duplicate_of=dup_id, duplicate_similarity=dup_sim,
             districts="|".join(places), request_key=key,
         )  # fmt: skip
         s.add(case)
