@@ -15,12 +15,13 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -44,6 +45,10 @@ MAX_TEXT_CHARS = 20_000
 MAX_BODY_BYTES = 4 * MAX_TEXT_CHARS + 64 * 1024
 TRIAGE_PAGE = Path(__file__).with_name("data") / "triage.html"
 TOKEN_ENV = "CIVICTEXT_TOKEN"
+#: The largest id: PostgreSQL's INTEGER (SQLite's are 64-bit). A larger one in a URL is a 422,
+#: not an overflow inside the database driver.
+MAX_ID = 2**31 - 1
+CaseId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
 
 
 class Base(DeclarativeBase):
@@ -144,40 +149,48 @@ def _check_schema(engine: Any) -> None:
             )
 
 
+def _storable(value: str) -> str:
+    """Text both databases can store: no NUL (PostgreSQL refuses it) and no unpaired surrogate
+    (not encodable as UTF-8)."""
+    from .pipeline import unpaired_surrogate
+
+    if "\x00" in value:
+        raise ValueError(f"contains a NUL character at {value.index(chr(0))}, which cannot be stored")
+    at = unpaired_surrogate(value)
+    if at is not None:
+        raise ValueError(f"contains an unpaired UTF-16 surrogate at {at} (not valid Unicode text)")
+    return value
+
+
+#: A string field of a request body that is stored.
+Stored = Annotated[str, AfterValidator(_storable)]
+
+
 class CaseIn(BaseModel):
-    text: str = Field(..., description="The complaint text.")
-    contact: str | None = Field(None, max_length=200)
-    location: str | None = Field(None, max_length=500)
-
-    @field_validator("contact", "location")
-    @classmethod
-    def _storable(cls, value: str | None) -> str | None:
-        from .pipeline import unpaired_surrogate
-
-        if value is not None and unpaired_surrogate(value) is not None:
-            raise ValueError("contains an unpaired UTF-16 surrogate (not valid Unicode text)")
-        return value
+    text: Stored = Field(..., description="The complaint text.")
+    contact: Stored | None = Field(None, max_length=200)
+    location: Stored | None = Field(None, max_length=500)
 
 
 class StatusIn(BaseModel):
     status: str
-    actor: str = Field(..., min_length=1, max_length=120)
-    note: str = ""
+    actor: Stored = Field(..., min_length=1, max_length=120)
+    note: Stored = ""
 
 
 class CorrectionIn(BaseModel):
     category: str | None = None
     office: str | None = None
-    by: str = Field(..., min_length=1, max_length=120)
-    why: str = ""
+    by: Stored = Field(..., min_length=1, max_length=120)
+    why: Stored = ""
 
 
 class ReviewIn(BaseModel):
     decision: Literal["confirm", "correct"]
     category: str | None = None
     office: str | None = None
-    by: str = Field(..., min_length=1, max_length=120)
-    why: str = ""
+    by: Stored = Field(..., min_length=1, max_length=120)
+    why: Stored = ""
 
 
 def _now() -> dt.datetime:
@@ -289,7 +302,10 @@ def create_app(
 
     @app.middleware("http")
     async def check_body(request: Request, call_next: Any) -> Any:
-        """Refuse, before any parsing, bodies far over the text limit and bodies that are not UTF-8."""
+        """Refuse, before any parsing, bodies far over the text limit and bodies that are not UTF-8,
+        and NUL characters in query parameters (no stored value can contain one)."""
+        if any("\x00" in v for v in request.query_params.values()):
+            return JSONResponse({"detail": "a query parameter contains a NUL character"}, 422)
         if request.method in ("POST", "PUT", "PATCH"):
             length = request.headers.get("content-length")
             if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -401,7 +417,7 @@ def create_app(
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         limit: int = Query(50, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
     ) -> dict[str, Any]:
         q = select(Case)
         for col, value in ((Case.status, status), (Case.office_id, office), (Case.category, category),
@@ -421,7 +437,7 @@ def create_app(
         return {"total": total, "limit": limit, "offset": offset, "cases": [case_to_dict(c) for c in rows]}
 
     @app.get("/cases/{case_id}", summary="Fetch one case with its corrections")
-    def get_case(case_id: int, s: Session = Depends(session)) -> dict[str, Any]:
+    def get_case(case_id: CaseId, s: Session = Depends(session)) -> dict[str, Any]:
         c = s.get(Case, case_id)
         if c is None:
             raise HTTPException(404, f"no case {case_id}")
@@ -431,7 +447,7 @@ def create_app(
 
     @app.post("/cases/{case_id}/status", summary="Move a case along its lifecycle",
               dependencies=[Depends(require_token)])  # fmt: skip
-    def set_status(case_id: int, body: StatusIn, s: Session = Depends(session)) -> dict[str, Any]:
+    def set_status(case_id: CaseId, body: StatusIn, s: Session = Depends(session)) -> dict[str, Any]:
         c = s.get(Case, case_id)
         if c is None:
             raise HTTPException(404, f"no case {case_id}")
@@ -449,15 +465,18 @@ def create_app(
     @app.get("/hotspots", summary="Category × district cells with unusually many cases")
     def hotspots(
         s: Session = Depends(session),
-        days: float = Query(7, gt=0),
-        min_count: int = Query(3, ge=1),
-        factor: float = Query(2.0, gt=0),
+        days: float = Query(7, gt=0, le=3660),
+        min_count: int = Query(3, ge=1, le=MAX_ID),
+        factor: float = Query(2.0, gt=0, le=1e6),
         now: dt.datetime | None = None,
     ) -> dict[str, Any]:
         """Cells of the last ``days`` whose count reaches ``min_count`` or ``factor`` × their own
         baseline (the mean count per ``days`` over the four windows before)."""
         at = _aware(now) if now else _now()
-        start, base_start = at - dt.timedelta(days=days), at - dt.timedelta(days=5 * days)
+        try:
+            start, base_start = at - dt.timedelta(days=days), at - dt.timedelta(days=5 * days)
+        except OverflowError:
+            raise HTTPException(422, f"{days} days × 5 before {at.isoformat()} is outside the calendar") from None
         recent: dict[tuple[str, str], int] = {}
         before: dict[tuple[str, str], int] = {}
         for c in s.scalars(select(Case).where(Case.created_at >= base_start)).all():
@@ -505,7 +524,7 @@ def create_app(
 
     @app.post("/cases/{case_id}/corrections", status_code=201, summary="Correct category and/or office",
               dependencies=[Depends(require_token)])  # fmt: skip
-    def correct(case_id: int, body: CorrectionIn, s: Session = Depends(session)) -> dict[str, Any]:
+    def correct(case_id: CaseId, body: CorrectionIn, s: Session = Depends(session)) -> dict[str, Any]:
         if body.category is None and body.office is None:
             raise HTTPException(422, "a correction needs a new category, a new office, or both")
         k = record_review(s, case_id, "correct", body.category, body.office, body.by, body.why)
@@ -514,7 +533,7 @@ def create_app(
 
     @app.post("/cases/{case_id}/review", status_code=201, summary="Confirm or correct a case awaiting review",
               dependencies=[Depends(require_token)])  # fmt: skip
-    def review(case_id: int, body: ReviewIn, s: Session = Depends(session)) -> dict[str, Any]:
+    def review(case_id: CaseId, body: ReviewIn, s: Session = Depends(session)) -> dict[str, Any]:
         """The triage page's one click: ``confirm`` keeps the model's category and office (stored as a
         confirmation, which feedback export counts as a label); ``correct`` stores the new ones.
         A case already reviewed answers 409 naming who reviewed it, so two dispatchers do not
@@ -576,12 +595,18 @@ def create_app(
         text = form.get("description")
         if not isinstance(text, str):
             raise HTTPException(400, "Open311 requests need a 'description'")
+        for key, value in form.items():
+            if isinstance(value, str):
+                try:
+                    _storable(value)
+                except ValueError as exc:
+                    raise HTTPException(400, f"{key}: {exc}") from None
         loc = form.get("address_string") or (f"{form.get('lat')},{form.get('long')}" if form.get("lat") else None)
         case, _ = submit(s, text, form.get("email") or form.get("phone"), loc)
         return JSONResponse([{"service_request_id": str(case.id), "service_notice": case.office_id}], status_code=201)
 
     @app.get("/open311/v2/requests/{request_id}.json", summary="Open311: one service request")
-    def open311_get(request_id: int, s: Session = Depends(session)) -> list[dict[str, Any]]:
+    def open311_get(request_id: CaseId, s: Session = Depends(session)) -> list[dict[str, Any]]:
         c = s.get(Case, request_id)
         if c is None:
             raise HTTPException(404, f"no request {request_id}")
