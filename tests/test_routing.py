@@ -189,3 +189,23 @@ def test_an_office_can_have_its_own_deadlines() -> None:
     assert f"d.toml:{lines.index('soon = 1') + 1}: unknown key 'soon'" in msg
     assert f"d.toml:{lines.index('[deadlines.office.nobody]') + 1}: [deadlines.office.nobody]" in msg
     assert f"d.toml:{lines.index('urgent_hours = 0') + 1}: [deadlines.office.water_company] urgent_hours" in msg
+
+
+def test_deadlines_follow_the_state_council_calendar() -> None:
+    import datetime as dt
+
+    from civictext.routing import deadline, is_working_day
+
+    # 2026: National Day holiday 1-7 October, Saturday 10 October a make-up working day
+    assert not is_working_day(dt.date(2026, 10, 1), "cn") and is_working_day(dt.date(2026, 10, 1), "weekends") is True
+    assert is_working_day(dt.date(2026, 10, 10), "cn") and not is_working_day(dt.date(2026, 10, 10), "weekends")
+    cn = parse_routing_table(TABLE + '\n[deadlines]\nnormal_working_days = 5\ncalendar = "cn"\n', "cn.toml")
+    eve = dt.datetime(2026, 9, 30, 2, tzinfo=dt.UTC)  # Wednesday 10:00 in China
+    assert deadline(eve, "normal", cn) == dt.datetime(2026, 10, 13, 2, tzinfo=dt.UTC)  # 8, 9, 10 (Sat), 12, 13
+    # days are China dates: Monday 12 October 01:00 in China is still Sunday in UTC; counting UTC
+    # dates would end on Saturday 17 October in China
+    late = dt.datetime(2026, 10, 11, 17, tzinfo=dt.UTC)
+    assert deadline(late, "normal", cn) == dt.datetime(2026, 10, 18, 17, tzinfo=dt.UTC)  # Monday 19th, 01:00 CST
+    assert load_routing_table().calendar == "cn", "the shipped table uses the holiday calendar"
+    with pytest.raises(ConfigError, match="calendar must be one of"):
+        parse_routing_table(TABLE + '\n[deadlines]\ncalendar = "lunar"\n', "x.toml")

@@ -55,6 +55,9 @@ class RoutingTable:
     normal_working_days: int = 5
     #: office id → (urgent hours, normal working days), overriding the two above for that office
     office_deadlines: dict[str, tuple[float, int]] = field(default_factory=dict)
+    #: which days are working days: "weekends" (Monday-Friday) or "cn" (the State Council's
+    #: public holidays and make-up working days, from the chinesecalendar package)
+    calendar: str = "weekends"
 
     def threshold(self, category: str) -> float:
         return self.thresholds.get(category, self.review_threshold)
@@ -146,8 +149,12 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
     deadlines = raw.get("deadlines", {})
     dl_line = _line_of_table(lines, "deadlines")
     for key in deadlines:
-        if key not in ("urgent_hours", "normal_working_days", "office"):
+        if key not in ("urgent_hours", "normal_working_days", "office", "calendar"):
             bad(_line_of_key(lines, dl_line, key), f"unknown key {key!r} in [deadlines]")
+    calendar = deadlines.get("calendar", "weekends")
+    if calendar not in CALENDARS:
+        bad(_line_of_key(lines, dl_line, "calendar"), f"calendar must be one of {list(CALENDARS)}, got {calendar!r}")
+        calendar = "weekends"
 
     def read_deadlines(d: dict[str, Any], line: int, where: str, fallback: tuple[float, int]) -> tuple[float, int]:
         hours, days = d.get("urgent_hours", fallback[0]), d.get("normal_working_days", fallback[1])
@@ -210,7 +217,7 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
         raise ConfigError(f"invalid routing table ({len(problems)} problem(s)):\n" + "\n".join(problems))
     return RoutingTable(
         tuple(rules), str(default_office), float(review), thresholds, frozenset(cats), tuple(phrases), offices, source,
-        urgent_hours, working_days, office_deadlines,
+        urgent_hours, working_days, office_deadlines, str(calendar),
     )  # fmt: skip
 
 
@@ -228,18 +235,36 @@ def load_routing_table(path: str | None = None) -> RoutingTable:
     return parse_routing_table(text, str(p))
 
 
+#: Working days are counted on China Standard Time dates.
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "CST")
+CALENDARS = ("weekends", "cn")
+
+
+def is_working_day(day: dt.date, calendar: str = "weekends") -> bool:
+    """Monday to Friday, or with ``calendar="cn"`` the State Council's schedule: public holidays
+    off, make-up working days (调休) on. For a year chinesecalendar has no schedule for yet
+    (it is published each November), weekends only."""
+    if calendar == "cn":
+        import chinese_calendar
+
+        try:
+            return bool(chinese_calendar.is_workday(day))
+        except NotImplementedError:
+            pass
+    return day.weekday() < 5
+
+
 def deadline(created: dt.datetime, priority: str, table: RoutingTable, office: str | None = None) -> dt.datetime:
-    """When a case is due: ``urgent_hours`` after it arrives if urgent, else after
-    ``normal_working_days`` working days (Saturdays and Sundays skipped; public holidays and
-    their make-up working days are not modelled) — the office's own ``[deadlines.office.ID]``
-    values when the table sets them."""
+    """When a case is due: ``urgent_hours`` after it arrives if urgent, else the same time of day
+    ``normal_working_days`` working days later (days judged on China Standard Time dates by the
+    table's ``calendar``) — the office's own ``[deadlines.office.ID]`` values when the table sets them."""
     hours, days = table.office_deadlines.get(office or "", (table.urgent_hours, table.normal_working_days))
     if priority == "urgent":
         return created + dt.timedelta(hours=hours)
     due, left = created, days
     while left:
         due += dt.timedelta(days=1)
-        if due.weekday() < 5:
+        if is_working_day(due.astimezone(CHINA_TIME).date(), table.calendar):
             left -= 1
     return due
 
