@@ -94,13 +94,23 @@ def test_triage_page_confirm_and_correct_in_chromium(service: tuple[str, Path], 
         page = browser.new_page()
         dialogs: list[str] = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(f"{base}/triage")
+        page.goto(f"{base}/triage?refresh=1")
         page.wait_for_selector("body[data-loaded='1']", timeout=30_000)
 
         cards = page.locator("#queue article")
         assert cards.count() == 3
         assert page.locator("#count").inner_text() == "（3）"
         card = {k: page.locator(f"article[data-case-id='{v}']") for k, v in ids.items()}
+
+        # the queue follows the database: a new case comes in, one reviewed elsewhere goes
+        late = httpx.post(f"{base}/cases", json={"text": "岳麓区麓山南路的井盖丢了，晚上很危险"}).json()
+        page.locator(f"article[data-case-id='{late['id']}']").wait_for(timeout=15_000)
+        assert page.locator("#count").inner_text() == "（4）"
+        r = httpx.post(f"{base}/cases/{late['id']}/review", json={"decision": "confirm", "by": "调度员李强"},
+                       headers={"Authorization": "Bearer t0ken"})  # fmt: skip
+        assert r.status_code == 201
+        page.locator(f"article[data-case-id='{late['id']}']").wait_for(state="detached", timeout=15_000)
+        assert cards.count() == 3
 
         # text that looks like markup is shown as typed and never runs
         assert card["evil"].locator(".text").text_content() == EVIL
@@ -177,6 +187,7 @@ def test_triage_page_confirm_and_correct_in_chromium(service: tuple[str, Path], 
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert res.returncode == 0, res.stderr
     rows = {r["id"]: r["label"] for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows.pop(f"case-{late['id']}") == late["category"]
     assert rows == {
         f"case-{ids['water']}": water["category"],
         f"case-{ids['astral']}": second,
