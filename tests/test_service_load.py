@@ -26,8 +26,16 @@ def _bench(*args: str, tmp_path: Path) -> dict[str, Any]:
     return report
 
 
-def test_kill_mid_load_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    r = _bench("kill", "--requests", "120", "--kill-after", "40", "--concurrency", "4", tmp_path=tmp_path)
+@pytest.fixture(scope="module")
+def pg() -> Any:
+    with postgres() as server:
+        yield server
+
+
+@pytest.mark.parametrize("where", ["sqlite, 1 worker", "postgresql, 2 workers"])
+def test_kill_mid_load_loses_and_doubles_nothing(where: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    extra = ["--db", request.getfixturevalue("pg").new_database(), "--workers", "2"] if "postgresql" in where else []
+    r = _bench("kill", "--requests", "120", "--kill-after", "40", "--concurrency", "4", *extra, tmp_path=tmp_path)
     assert r["acknowledged_when_killed"] >= 40
     assert r["before_kill"]["acknowledged"] < 120, "the kill came before the load was over"
     assert r["after_restart"]["lost"] == 0 and r["after_restart"]["stored_more_than_once"] == 0
@@ -37,12 +45,6 @@ def test_kill_mid_load_loses_and_doubles_nothing(tmp_path: Path) -> None:
     assert r["final"] == {"acknowledged": 120, "lost": 0, "wrong_id": 0, "stored_more_than_once": 0,
                           "keys": 120, "keys_stored": 120, "keys_missing": 0}  # fmt: skip
     assert r["ok"] is True
-
-
-@pytest.fixture()
-def pg() -> Any:
-    with postgres() as server:
-        yield server
 
 
 def test_load_on_postgresql_with_two_workers_no_5xx_nothing_lost(pg: Postgres, tmp_path: Path) -> None:
