@@ -159,7 +159,10 @@ def parse_routing_table(text: str, source: str, *, offices: OfficeTable | None =
     def read_deadlines(d: dict[str, Any], line: int, where: str, fallback: tuple[float, int]) -> tuple[float, int]:
         hours, days = d.get("urgent_hours", fallback[0]), d.get("normal_working_days", fallback[1])
         if not isinstance(hours, int | float) or isinstance(hours, bool) or hours <= 0:
-            bad(_line_of_key(lines, line, "urgent_hours"), f"{where}urgent_hours must be a positive number, got {hours!r}")
+            bad(
+                _line_of_key(lines, line, "urgent_hours"),
+                f"{where}urgent_hours must be a positive number, got {hours!r}",
+            )
             hours = fallback[0]
         if not isinstance(days, int) or isinstance(days, bool) or days <= 0:
             bad(

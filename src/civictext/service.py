@@ -371,8 +371,8 @@ def create_app(
             text=text, contact=contact, location=location, status="received", category=rec.category,
             confidence=rec.confidence, office_id=route["office"]["id"], priority=route["priority"],
             needs_review=route["needs_review"], analysis=d, model_version=rec.model["version"], created_at=created,
-            deadline=deadline(created, route["priority"], table, route["office"]["id"]), duplicate_of=dup_id, duplicate_similarity=dup_sim,
-            districts="|".join(places), request_key=key,
+            deadline=deadline(created, route["priority"], table, route["office"]["id"]), duplicate_of=dup_id,
+            duplicate_similarity=dup_sim, districts="|".join(places), request_key=key,
         )  # fmt: skip
         s.add(case)
         try:
