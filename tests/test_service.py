@@ -271,3 +271,25 @@ def test_no_generated_request_gets_a_server_error(server: tuple[str, str], tmp_p
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-4000:]
     assert "Tested: 1" in res.stdout and "Server error" not in res.stdout
+
+
+def test_two_dispatchers_reviewing_at_once_one_wins(server: tuple[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, _ = server
+    auth = {"Authorization": "Bearer s3cret"}
+    cid = httpx.post(f"{base}/cases", json={"text": "小区门口的垃圾三天没人清运了"}).json()["id"]
+
+    def click(who: int) -> int:
+        body = {"decision": "confirm", "by": f"dispatcher-{who}"}
+        return httpx.post(f"{base}/cases/{cid}/review", json=body, headers=auth, timeout=60).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(click, range(8)))
+    assert codes == [201] + [409] * 7
+    case = httpx.get(f"{base}/cases/{cid}").json()
+    assert len(case["corrections"]) == 1 and case["reviewed"]["by"] == case["corrections"][0]["by"]
+    assert (
+        httpx.post(f"{base}/cases/999999/review", json={"decision": "confirm", "by": "x"}, headers=auth).status_code
+        == 404
+    )

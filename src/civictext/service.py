@@ -15,7 +15,7 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import (
     JSON,
     Boolean,
+    CursorResult,
     DateTime,
     Float,
     ForeignKey,
@@ -36,6 +37,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -329,7 +331,7 @@ def create_app(
 
     def require_token(authorization: str | None = Header(None)) -> None:
         if token and authorization != f"Bearer {token}":
-            raise HTTPException(401, "corrections need 'Authorization: Bearer <token>'")
+            raise HTTPException(401, f"this needs 'Authorization: Bearer <token>' (the service's ${TOKEN_ENV})")
 
     def submit(
         s: Session, text: str, contact: str | None, location: str | None, key: str | None = None
@@ -479,12 +481,13 @@ def create_app(
             raise HTTPException(422, f"{days} days × 5 before {at.isoformat()} is outside the calendar") from None
         recent: dict[tuple[str, str], int] = {}
         before: dict[tuple[str, str], int] = {}
-        for c in s.scalars(select(Case).where(Case.created_at >= base_start)).all():
-            created = _aware(c.created_at)
+        rows = s.execute(select(Case.created_at, Case.category, Case.districts).where(Case.created_at >= base_start))
+        for created_at, category, districts in rows:
+            created = _aware(created_at)
             if created > at:
                 continue
-            for place in {p for p in c.districts.split("|") if p}:
-                key = (c.category, place)
+            for place in {p for p in districts.split("|") if p}:
+                key = (category, place)
                 bucket = recent if created >= start else before
                 bucket[key] = bucket.get(key, 0) + 1
         cells: list[dict[str, Any]] = []
@@ -505,26 +508,43 @@ def create_app(
         return {"at": at.isoformat(), "total": len(late), "cases": [case_to_dict(c) for c in late]}
 
     def record_review(
-        s: Session, case_id: int, kind: str, category: str | None, office: str | None, by: str, why: str
+        s: Session,
+        case_id: int,
+        kind: str,
+        category: str | None,
+        office: str | None,
+        by: str,
+        why: str,
+        *,
+        first_only: bool = False,
     ) -> Correction:
-        c = s.get(Case, case_id)
-        if c is None:
-            raise HTTPException(404, f"no case {case_id}")
+        """Store a confirmation or correction; the first one also marks the case reviewed. With
+        ``first_only``, a case someone already reviewed is a 409 — decided by one conditional
+        UPDATE, so two dispatchers clicking at the same moment cannot both be first."""
         if category is not None and category not in labels:
             raise HTTPException(422, f"unknown category {category!r}")
         if office is not None and office not in table.offices.offices:
             raise HTTPException(422, f"unknown office {office!r}")
-        k = Correction(case_id=case_id, kind=kind, category=category, office_id=office, by=by, why=why,
-                       created_at=_now())  # fmt: skip
+        at = _now()
+        claim = (
+            update(Case).where(Case.id == case_id, Case.reviewed_at.is_(None)).values(reviewed_at=at, reviewed_by=by)
+        )
+        first = cast("CursorResult[Any]", s.execute(claim)).rowcount
+        if first_only and not first:
+            s.rollback()
+            c = s.get(Case, case_id)
+            assert c is not None and c.reviewed_at is not None
+            raise HTTPException(409, f"case {case_id} was reviewed by {c.reviewed_by} at {_aware(c.reviewed_at):%H:%M}")
+        k = Correction(case_id=case_id, kind=kind, category=category, office_id=office, by=by, why=why, created_at=at)
         s.add(k)
-        if c.reviewed_at is None:
-            c.reviewed_at, c.reviewed_by = k.created_at, by
         s.commit()
         return k
 
     @app.post("/cases/{case_id}/corrections", status_code=201, summary="Correct category and/or office",
               dependencies=[Depends(require_token)])  # fmt: skip
     def correct(case_id: CaseId, body: CorrectionIn, s: Session = Depends(session)) -> dict[str, Any]:
+        if s.get(Case, case_id) is None:
+            raise HTTPException(404, f"no case {case_id}")
         if body.category is None and body.office is None:
             raise HTTPException(422, "a correction needs a new category, a new office, or both")
         k = record_review(s, case_id, "correct", body.category, body.office, body.by, body.why)
@@ -541,15 +561,13 @@ def create_app(
         c = s.get(Case, case_id)
         if c is None:
             raise HTTPException(404, f"no case {case_id}")
-        if c.reviewed_at is not None:
-            raise HTTPException(409, f"case {case_id} was reviewed by {c.reviewed_by} at {_aware(c.reviewed_at):%H:%M}")
         category: str | None = c.category
         office: str | None = c.office_id
         if body.decision == "correct":
             if body.category is None and body.office is None:
                 raise HTTPException(422, "a correction needs a new category, a new office, or both")
             category, office = body.category, body.office
-        k = record_review(s, case_id, body.decision, category, office, body.by, body.why)
+        k = record_review(s, case_id, body.decision, category, office, body.by, body.why, first_only=True)
         return {"id": k.id, "case_id": case_id, "kind": k.kind, "category": k.category, "office": k.office_id,
                 "by": k.by}  # fmt: skip
 
