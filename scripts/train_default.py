@@ -41,9 +41,11 @@ def main(
     meta = train_default_model(ROOT / "corpus", out, config=DEFAULT_CONFIG)
     if entities:
         ent = train_default_entities(ROOT / "corpus", out)
+        micro, rules = ent["dev"]["micro"]["f1"], ent["dev_rules_only"]["micro"]["f1"]
+        dropped = ent["training"]["gold_spans_dropped_unaligned"]
         print(
-            f"entities: dev micro-F1 {ent['dev']['micro']['f1']:.4f} (rules only {ent['dev_rules_only']['micro']['f1']:.4f}), "
-            f"{ent['training']['gold_spans_dropped_unaligned']} gold spans off token boundaries, {ent['training']['seconds']} s"
+            f"entities: dev micro-F1 {micro:.4f} (rules only {rules:.4f}), "
+            f"{dropped} gold spans off token boundaries, {ent['training']['seconds']} s"
         )
     m = meta["dev"]["metrics"]
     print(

@@ -126,7 +126,10 @@ _TITLES = (
     "护士|律师|警官|同志|队长|村长|镇长|区长|市长|县长|厂长|老板|总经理|董事长"
 )
 # 老X / 小X nicknames only with common surnames that rarely start another word after 老/小.
-_NICK_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蒋蔡余杜叶苏魏吕任沈姚卢姜崔钟谭汪范廖贾夏韦邹孟秦邱尹薛闫段雷侯龙陶黎贺顾毛郝龚邵严覃孔汤"
+_NICK_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蒋蔡余杜叶苏魏吕任沈"
+    "姚卢姜崔钟谭汪范廖贾夏韦邹孟秦邱尹薛闫段雷侯龙陶黎贺顾毛郝龚邵严覃孔汤"
+)
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # masked or full mobiles, landlines (optionally masked), short hotlines
     ("PHONE", re.compile(r"(?<![\d*])1[3-9]\d(?:\d{4}|[*xX×]{4})\d{4}(?![\d*])")),

@@ -232,8 +232,8 @@ def run_experiment(
         summary: dict[str, Any] = {"config": cfg.to_dict(), "folds": len(per_fold)}
         for key in ("accuracy", "macro_f1", "micro_f1"):
             values = [m[key] for m in per_fold]
-            summary[key] = {"mean": statistics.mean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                            "folds": values}  # fmt: skip
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            summary[key] = {"mean": statistics.mean(values), "std": std, "folds": values}
         gold = [g for _, r in folds for g in r["gold"]]
         pred = [p for _, r in folds for p in r["pred"]]
         pooled = classification_metrics(gold, pred)
@@ -268,8 +268,10 @@ def run_experiment(
     return out
 
 
-def _write_variant_files(out: Path, vname: str, folds: list[Any], records: list[LabelledRecord], dev: list[LabelledRecord],
-                         splits: list[Any], exp: Experiment) -> None:  # fmt: skip
+def _write_variant_files(
+    out: Path, vname: str, folds: list[Any], records: list[LabelledRecord], dev: list[LabelledRecord],
+    splits: list[Any], exp: Experiment,
+) -> None:  # fmt: skip
     from sklearn.metrics import classification_report, confusion_matrix
 
     gold, pred, wrong = [], [], []

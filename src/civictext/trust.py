@@ -60,7 +60,8 @@ def find_thresholds(
                           "predicted": len(order), "note": f"precision {precision} not reached"}  # fmt: skip
         else:
             # rounded down, so the case that set it still passes it
-            out[label] = {"threshold": math.floor(float(conf[order[best]]) * 1e4) / 1e4, "precision": float(correct[best] / (best + 1)),
+            threshold = math.floor(float(conf[order[best]]) * 1e4) / 1e4
+            out[label] = {"threshold": threshold, "precision": float(correct[best] / (best + 1)),
                           "kept": best + 1, "predicted": len(order)}  # fmt: skip
     return out
 

@@ -45,7 +45,8 @@ def keywords_cli(
             if root is None:
                 raise InputError("no corpus to fit the IDF on: pass --idf-corpus FILE (JSON Lines with 'text')")
             files = sorted((root / "corpus" / "texts").glob("*.jsonl"))
-        texts = [json.loads(line)["text"] for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = [line for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [json.loads(line)["text"] for line in lines]
         out["tfidf"] = [{"word": k.word, "score": k.score} for k in ex.fit(texts).tfidf(text, top=top)]
     if method in ("textrank", "both"):
         out["textrank"] = [{"word": k.word, "score": k.score} for k in ex.textrank(text, top=top)]

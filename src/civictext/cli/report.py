@@ -24,9 +24,13 @@ def report_cli(
 
     target = out_dir or tagged.with_name(tagged.name + ".report")
     s = write_report(tagged, target, top=top)
-    typer.echo(f"report: {s['records']} records; {len(s['by_category'])} categories, {len(s['by_district'])} districts, "
-               f"{len(s['by_month'])} months → {target}")  # fmt: skip
+    typer.echo(
+        f"report: {s['records']} records; {len(s['by_category'])} categories, {len(s['by_district'])} districts, "
+        f"{len(s['by_month'])} months → {target}"
+    )
     for c, k in s["by_category"]:
         typer.echo(f"  {c:<26}{k}")
     if not s["charts"]:
-        typer.echo("  (no charts: install civictext[report] for matplotlib, or there were no dates/districts)", err=True)
+        typer.echo(
+            "  (no charts: install civictext[report] for matplotlib, or there were no dates/districts)", err=True
+        )

@@ -132,7 +132,9 @@ def feedback_retrain_cli(
                f"in {meta['training']['seconds']} s", err=True)  # fmt: skip
     new, old = meta["dev"]["metrics"], meta["dev_base_model"]["metrics"]
     typer.echo(f"corpus dev ({meta['dev']['records']} texts)   accuracy   macro-F1", err=True)
-    typer.echo(f"  base {meta['dev_base_model']['version']:<28}{old['accuracy']:.4f}     {old['macro_f1']:.4f}", err=True)
-    typer.echo(f"  new  {meta['name'] + '@' + meta['model_sha256'][:12]:<28}{new['accuracy']:.4f}     {new['macro_f1']:.4f}",
-               err=True)  # fmt: skip
+    for tag, version, m in (
+        ("base", meta["dev_base_model"]["version"], old),
+        ("new ", f"{meta['name']}@{meta['model_sha256'][:12]}", new),
+    ):
+        typer.echo(f"  {tag} {version:<28}{m['accuracy']:.4f}     {m['macro_f1']:.4f}", err=True)
     typer.echo(f"model written to {out}; serve it with: civictext serve --model {out}", err=True)

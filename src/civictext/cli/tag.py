@@ -64,7 +64,7 @@ def tag_cli(
     inputs: list[str] = typer.Argument(..., help="Files, directories or globs: .txt pages, .jsonl, .csv, .parquet (optionally .gz)."),  # noqa: E501
     out: Path = typer.Option(..., "--out", "-o", help="Output file (.jsonl, .csv or .parquet)."),
     fmt: str = typer.Option(None, "--format", help="jsonl, csv or parquet (default: from --out's extension)."),
-    text_field: str = typer.Option("text", "--text-field", help="Field holding the text in JSON Lines / CSV / Parquet."),
+    text_field: str = typer.Option("text", "--text-field", help="Field holding the text in JSON Lines / CSV / Parquet."),  # noqa: E501
     split_pages: bool = typer.Option(None, "--split-pages/--no-split-pages", help="Split .txt pages into articles (default: on)."),  # noqa: E501
     workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", min=1, help="Worker processes (each loads the model once)."),  # noqa: E501
     chunk_size: int = typer.Option(64, "--chunk-size", min=1, help="Records per unit of work (and of resumption)."),
@@ -103,7 +103,8 @@ def tag_cli(
     t0 = time.perf_counter()
     try:
         summary = tag(
-            inputs, out, model_dir=None if model is None else str(model), routes=None if routes is None else str(routes),
+            inputs, out, model_dir=None if model is None else str(model),
+            routes=None if routes is None else str(routes),
             fmt=fmt, text_field=text_field, split_pages=split_pages, workers=workers, chunk_size=chunk_size,
             resume=resume, entities=entities, progress=update, stop_after_chunks=stop_after_chunks,  # type: ignore[arg-type]
             on_total=set_total,  # type: ignore[arg-type]

@@ -132,7 +132,9 @@ def _train_entities(
     from ..entities import ENTITY_DIR, EntityExtractor, evaluate_extractor, save_entity_model, train_entity_model
 
     train = _read_entity_files(data, fmt, strict)
-    nlp, report = train_entity_model(train, epochs=epochs, backend=backend, hmm=hmm, log=lambda m: typer.echo(m, err=True))
+    nlp, report = train_entity_model(
+        train, epochs=epochs, backend=backend, hmm=hmm, log=lambda m: typer.echo(m, err=True)
+    )
     meta: dict[str, Any] = {
         "training": {"files": [{"path": str(p), "sha256": file_sha256(p)} for p in data], **report},
     }
@@ -148,7 +150,8 @@ def print_entity_metrics(metrics: dict[str, Any]) -> None:
     typer.echo(f"n           {metrics['n']}")
     typer.echo(f"\n{'type':<12}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for label, row in list(metrics["per_type"].items()) + [("micro", metrics["micro"])]:
-        typer.echo(f"{label:<12}{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}{row.get('support', ''):>9}")
+        scores = f"{row['precision']:>10.4f}{row['recall']:>10.4f}{row['f1']:>10.4f}"
+        typer.echo(f"{label:<12}{scores}{row.get('support', ''):>9}")
 
 
 # fmt: off

@@ -19,7 +19,7 @@ def thresholds_cli(
     model: Path | None = ModelOpt,
     precision: float = typer.Option(0.9, "--precision", min=0.0, max=1.0, help="Target precision per category."),
     min_support: int = typer.Option(5, "--min-support", min=1, help="Fewest predictions a threshold is judged on."),
-    routes: Path | None = typer.Option(None, "--routes", help="Routing table to start from (default: the shipped one)."),
+    routes: Path | None = typer.Option(None, "--routes", help="Routing table to start from (default: the shipped one)."),  # noqa: E501
     out: Path | None = typer.Option(None, "--out", help="Write the routing table with these review thresholds here."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a calibration (reliability) curve PNG here."),
     as_json: bool = JsonOpt,
@@ -51,7 +51,8 @@ def thresholds_cli(
     typer.echo(f"{'category':<26}{'threshold':>10}{'precision':>11}{'kept':>7}{'predicted':>10}")
     for label, row in found.items():
         p = "-" if row["precision"] is None else f"{row['precision']:.3f}"
-        typer.echo(f"{label:<26}{row['threshold']:>10.3f}{p:>11}{row['kept']:>7}{row['predicted']:>10}  {row.get('note', '')}")
+        counts = f"{row['kept']:>7}{row['predicted']:>10}"
+        typer.echo(f"{label:<26}{row['threshold']:>10.3f}{p:>11}{counts}  {row.get('note', '')}")
     typer.echo(f"\ncalibration: ECE {calib['ece']:.4f} over {calib['n']} texts (accuracy {calib['accuracy']:.4f})")
     if out is not None:
         typer.echo(f"routing table with these thresholds written to {out}")
