@@ -158,6 +158,22 @@ def start_server(db: str, port: int, workers: int = 1) -> subprocess.Popen[bytes
     raise SystemExit("server did not come up")
 
 
+def rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory (VmRSS, MB) of a process and of its child processes (the workers), from /proc."""
+
+    def one(p: int) -> float:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    out = {str(pid): round(one(pid), 1)}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            out[child] = round(one(int(child)), 1)
+    return out
+
+
 def stop_server(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
     os.killpg(proc.pid, sig)
     proc.wait(timeout=60)
@@ -265,14 +281,15 @@ def load(
         proc = run_client(f"http://127.0.0.1:{port}", requests, concurrency, seconds, work / "acks.tsv", prefix)
         out, _ = proc.communicate(timeout=seconds + 120)
         result = json.loads(out)
+        memory = rss_mb(server.pid)
     finally:
         stop_server(server)
     checks = check_acks(read_acks(work / "acks.tsv"), stored(database, prefix))
     five = sum(v for k, v in result["statuses"].items() if k.startswith("5"))
     report: dict[str, Any] = {
         "mode": "load", "db": "sqlite" if "://" not in database else database.split(":")[0],
-        "concurrency": concurrency, "workers": workers, "client": result, "checks": checks | {"5xx": five},
-        "cpus": os.cpu_count(),
+        "concurrency": concurrency, "workers": workers, "client": result, "server_rss_mb": memory,
+        "checks": checks | {"5xx": five}, "cpus": os.cpu_count(),
     }  # fmt: skip
     if baseline:
         per_s = baseline_analyze(baseline)
