@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -239,8 +240,12 @@ def baseline_analyze(n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def finish(report: dict[str, Any], json_out: Path | None, ok: bool) -> None:
+def finish(report: dict[str, Any], json_out: Path | None, ok: bool, work: Path, keep: bool) -> None:
     report["ok"] = ok
+    if keep or not ok:  # a failed check leaves its database and acknowledgements to look at
+        report["work_dir"] = str(work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
     if json_out is not None:
@@ -272,6 +277,7 @@ def load(
     ),
     baseline: int = typer.Option(300, help="Texts for the in-process analysis baseline (0: skip)."),
     json_out: Path | None = typer.Option(None, "--json"),
+    keep: bool = typer.Option(False, "--keep", help="Keep the work directory (SQLite database, acknowledgements)."),
 ) -> None:
     """Load a fresh server; report req/s, latency percentiles, and that nothing was lost."""
     work = Path(tempfile.mkdtemp(prefix="civictext-load-"))
@@ -297,7 +303,7 @@ def load(
         report["service_over_analyze"] = round(result["requests_per_s"] / per_s, 3)
     ok = (five == 0 and checks["lost"] == 0 and checks["wrong_id"] == 0 and checks["stored_more_than_once"] == 0
           and result["acknowledged"] == result["sent"])  # fmt: skip
-    finish(report, json_out, ok)
+    finish(report, json_out, ok, work, keep)
 
 
 @app.command()
@@ -309,6 +315,7 @@ def kill(
     seconds: float = typer.Option(300),
     db: str | None = typer.Option(None, help="As for load."),
     json_out: Path | None = typer.Option(None, "--json"),
+    keep: bool = typer.Option(False, "--keep", help="Keep the work directory (SQLite database, acknowledgements)."),
 ) -> None:
     """Kill the server mid-load, restart it, prove acknowledged cases are stored exactly once."""
     if kill_after >= requests:
@@ -351,7 +358,7 @@ def kill(
     ok = (after_restart["lost"] == 0 and after_restart["wrong_id"] == 0 and after_restart["stored_more_than_once"] == 0
           and final["lost"] == 0 and final["stored_more_than_once"] == 0 and final["keys_missing"] == 0
           and len(acked_before) >= kill_after)  # fmt: skip
-    finish(report, json_out, ok)
+    finish(report, json_out, ok, work, keep)
 
 
 if __name__ == "__main__":
