@@ -22,7 +22,8 @@ same database, and checks that every case acknowledged before the kill is there 
 client would: a case stored but unacknowledged at the kill answers 200 with its id; the rest are
 stored now. At the end each key is in the database exactly once.
 
-Prints a JSON report (also to `--json FILE`); exits 1 when a check fails.
+Prints a JSON report (also to `--json FILE`); exits 1 when a check fails. Servers are started by
+the same helpers as the tests use (`tests/servers.py`), so run it from a checkout with the `test` extra.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +46,9 @@ from typing import Any
 import typer
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.servers import Postgres, free_port, start_service  # noqa: E402  (the tests' own server starters)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 
 
@@ -132,31 +135,9 @@ def client(
 # -- the driver --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(db: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     """`civictext serve` in a process group of its own (so a kill reaches its worker processes)."""
-    import httpx
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", db, "--workers", str(workers)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not come up")
+    return start_service(db, port, extra=["--workers", str(workers)], new_session=True)
 
 
 def rss_mb(pid: int) -> dict[str, float]:
@@ -255,10 +236,7 @@ def finish(report: dict[str, Any], json_out: Path | None, ok: bool, work: Path, 
 
 def _db(db: str | None, work: Path) -> str:
     if db == "postgres":  # a throwaway PostgreSQL cluster, as the tests start one (Debian's postgresql)
-        sys.path.insert(0, str(ROOT))
         import atexit
-
-        from tests.servers import Postgres
 
         pg = Postgres()
         atexit.register(pg.close)

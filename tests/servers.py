@@ -56,16 +56,17 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -
 
 
 def start_service(
-    db: str | Path, port: int, token: str | None = None, extra: list[str] | None = None
+    db: str | Path, port: int, token: str | None = None, extra: list[str] | None = None, *, new_session: bool = False
 ) -> subprocess.Popen[bytes]:
-    """``civictext serve`` as a child process on 127.0.0.1:port, returned once /health answers."""
+    """``civictext serve`` as a child process on 127.0.0.1:port, returned once /health answers;
+    ``new_session`` puts it in a process group of its own, so one signal reaches its workers."""
     env = dict(os.environ)
     env.pop("CIVICTEXT_TOKEN", None)
     if token:
         env["CIVICTEXT_TOKEN"] = token
     proc = subprocess.Popen(
         [sys.executable, "-m", "civictext", "serve", "--port", str(port), "--db", str(db), *(extra or [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=new_session,
     )  # fmt: skip
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     return proc
